@@ -1,1 +1,4 @@
-//! placeholder
+//! The built-in demo scenario: a real HTTPS child process serving an expired certificate.
+
+pub mod restart;
+pub mod server;
