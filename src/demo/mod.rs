@@ -2,3 +2,4 @@
 
 pub mod restart;
 pub mod server;
+pub mod scenario;

@@ -2,6 +2,7 @@
 
 mod check_kind;
 mod embedded;
+pub mod mermaid;
 mod raw;
 mod validate;
 

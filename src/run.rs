@@ -1,0 +1,356 @@
+//! Drives a flow from its start to an end state: runs checks, asks questions, runs approved actions.
+
+use rust_i18n::t;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::action::{self, ActionError};
+use crate::answers::{Answers, APPROVE};
+use crate::checks::{disk, CheckOutput, Checks};
+use crate::engine::{self, EngineError, Input};
+use crate::findings::{Finding, Severity};
+use crate::flow::{Choice, Flow, State, StateIndex, Step};
+use crate::progress::{Progress, Silent, Spinner};
+use crate::prompt::{Prompter, Reply};
+use crate::report::{ActionRecord, AnswerRecord, AnswerSource, Outcome, Report};
+use crate::transcript::Transcript;
+use crate::variables::{VariableError, Variables};
+
+/// How questions and actions get their answers.
+pub struct Settings {
+    pub answers: Answers,
+    /// Approve every action (`--yes`).
+    pub assume_yes: bool,
+    /// Show a spinner on slow steps.
+    pub spinner: bool,
+}
+
+/// Why a run stopped before an end state.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Variable(#[from] VariableError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{}", t!("run.error.too_many_steps", steps = engine::MAX_STEPS))]
+    TooManySteps,
+}
+
+/// The result of a run: the report, and whether Ctrl-C ended it.
+pub struct Ended {
+    pub report: Report,
+    pub interrupted: bool,
+}
+
+/// What one state led to.
+enum Next {
+    Go(StateIndex),
+    Finish,
+    Abort,
+    Interrupt,
+}
+
+pub struct Session<'a> {
+    pub flow: &'a Flow,
+    pub variables: &'a Variables,
+    pub checks: &'a mut dyn Checks,
+    /// `None` in non-interactive runs.
+    pub prompter: Option<&'a mut dyn Prompter>,
+    pub settings: Settings,
+    pub transcript: &'a mut Transcript,
+}
+
+impl Session<'_> {
+    /// Walks the flow from its start state until an end state, an abort or Ctrl-C.
+    pub fn run(mut self) -> Result<Ended, RunError> {
+        let lang = self.transcript.lang;
+        let mut report = Report::new(&self.flow.id, lang);
+        report.variables = self.variables.iter().map(|(name, value)| (name.clone(), value.clone())).collect();
+        self.transcript.title(&format!("certwiz · {} ({})", self.flow.title.get(lang), self.flow.id));
+
+        let mut at = self.flow.start;
+        for step in 1..=engine::MAX_STEPS {
+            let state = self.flow.state(at);
+            report.path.push(state.id.clone());
+            self.transcript.state(step, state);
+
+            match self.visit(state, &mut report)? {
+                Next::Go(next) => at = next,
+                Next::Finish => return Ok(Ended { report, interrupted: false }),
+                Next::Abort => {
+                    report.outcome = Outcome::Aborted;
+                    report.verdict = t!("run.aborted.verdict").into_owned();
+                    report.next_step = t!("run.aborted.next_step").into_owned();
+                    return Ok(Ended { report, interrupted: false });
+                }
+                Next::Interrupt => {
+                    report.outcome = Outcome::Aborted;
+                    report.verdict = t!("run.interrupted").into_owned();
+                    return Ok(Ended { report, interrupted: true });
+                }
+            }
+        }
+        Err(RunError::TooManySteps)
+    }
+
+    fn visit(&mut self, state: &State, report: &mut Report) -> Result<Next, RunError> {
+        match &state.step {
+            Step::Check { check, .. } => {
+                let output = self.check(*check, state, report)?;
+                Ok(Next::Go(engine::next(self.flow, self.index(state), Input::Outcome(output.outcome))?))
+            }
+            Step::Question { choices, default } => self.question(state, choices, *default, report),
+            Step::Action { command_variable, requires_valid_files, .. } => {
+                self.action(state, command_variable, *requires_valid_files, report)
+            }
+            Step::End { outcome, check, next_step } => {
+                if let Some(check) = check {
+                    self.check(*check, state, report)?;
+                }
+                let lang = self.transcript.lang;
+                report.outcome = (*outcome).into();
+                report.verdict = state.text.as_ref().unwrap_or(&state.title).get(lang).to_string();
+                report.next_step = next_step.get(lang).to_string();
+                Ok(Next::Finish)
+            }
+        }
+    }
+
+    fn index(&self, state: &State) -> StateIndex {
+        // `state` was taken from this flow, so its id is present.
+        self.flow.index_of(&state.id).expect("state belongs to the flow")
+    }
+
+    fn progress(&self, message: &str) -> Box<dyn Progress> {
+        if self.settings.spinner {
+            Box::new(Spinner::start(message))
+        } else {
+            Box::new(Silent)
+        }
+    }
+
+    fn check(&mut self, check: crate::flow::CheckKind, state: &State, report: &mut Report) -> Result<CheckOutput, RunError> {
+        let progress = self.progress(state.title.get(self.transcript.lang));
+        let output = self.checks.run(check, self.variables, progress.as_ref());
+        drop(progress);
+        let output = output?;
+
+        self.record_findings(state, output.findings.clone(), report);
+        if let Some(served) = &output.served {
+            report.record_served(served.clone());
+        }
+        if let Some(disk) = &output.disk {
+            report.certificates.disk = Some(disk.clone());
+        }
+        for scan in &output.logs {
+            self.show_log_lines(scan);
+        }
+        report.logs.extend(output.logs.iter().cloned());
+        Ok(output)
+    }
+
+    fn record_findings(&mut self, state: &State, findings: Vec<Finding>, report: &mut Report) {
+        for mut finding in findings {
+            finding.state = state.id.clone();
+            self.transcript.finding(&finding);
+            report.findings.push(finding);
+        }
+    }
+
+    fn show_log_lines(&mut self, scan: &crate::logs::LogScan) {
+        if scan.lines.is_empty() {
+            return;
+        }
+        self.transcript.note(&t!("run.log_lines", path = scan.file.display(), count = scan.lines.len()));
+        for line in &scan.lines {
+            let stamp = line.timestamp.as_deref().unwrap_or("");
+            let text = self.transcript.styles.dim(&format!("  {stamp} {}", line.text));
+            self.transcript.note(&text);
+        }
+    }
+
+    fn question(&mut self, state: &State, choices: &[Choice], default: Option<usize>, report: &mut Report) -> Result<Next, RunError> {
+        let lang = self.transcript.lang;
+        let (index, source) = if let Some(answer) = self.settings.answers.get(&state.id) {
+            // The answers file was validated against this flow, so the choice exists.
+            let index = choices.iter().position(|choice| choice.id == answer).expect("validated answer");
+            (index, AnswerSource::AnswersFile)
+        } else if let Some(prompter) = self.prompter.as_deref_mut() {
+            let message = state.text.as_ref().unwrap_or(&state.title).get(lang);
+            let options: Vec<String> = choices.iter().map(|choice| choice.text.get(lang).to_string()).collect();
+            match prompter.select(message, &options, default) {
+                Reply::Answer(index) => (index, AnswerSource::Prompt),
+                Reply::Cancelled => return Ok(self.unanswered(state, choices, report)),
+                Reply::Interrupted => return Ok(Next::Interrupt),
+            }
+        } else if let Some(index) = default {
+            (index, AnswerSource::Default)
+        } else {
+            return Ok(self.unanswered(state, choices, report));
+        };
+
+        let choice = &choices[index];
+        let source_text = match source {
+            AnswerSource::Prompt => t!("run.answer_source.prompt"),
+            AnswerSource::AnswersFile => t!("run.answer_source.answers_file"),
+            AnswerSource::Default => t!("run.answer_source.default"),
+            AnswerSource::Yes => t!("run.answer_source.yes"),
+        };
+        self.transcript.note(&format!("→ {} ({source_text})", choice.text.get(lang)));
+        report.answers.push(AnswerRecord { question: state.id.clone(), choice: choice.id.clone(), source });
+        Ok(Next::Go(engine::next(self.flow, self.index(state), Input::Choice(&choice.id))?))
+    }
+
+    fn unanswered(&mut self, state: &State, choices: &[Choice], report: &mut Report) -> Next {
+        let known: Vec<&str> = choices.iter().map(|choice| choice.id.as_str()).collect();
+        let finding = Finding::new(
+            "run.unanswered",
+            Severity::Error,
+            t!("run.unanswered", id = &state.id, choices = known.join(", ")),
+            json!({ "question": state.id, "choices": known }),
+        );
+        self.record_findings(state, vec![finding], report);
+        Next::Abort
+    }
+
+    fn action(&mut self, state: &State, command_variable: &str, requires_valid_files: bool, report: &mut Report) -> Result<Next, RunError> {
+        let index = self.index(state);
+        let go = |flow: &Flow, outcome: &str| -> Result<Next, RunError> { Ok(Next::Go(engine::next(flow, index, Input::Outcome(outcome))?)) };
+
+        let argv = match action::split_command(self.variables.text(command_variable)) {
+            Ok(argv) => argv,
+            Err(error) => {
+                let finding = command_finding(command_variable, self.variables.text(command_variable), &error);
+                self.record_findings(state, vec![finding], report);
+                return go(self.flow, "failed");
+            }
+        };
+
+        // Never restart onto a pair that would not load: re-read the files right before.
+        if requires_valid_files {
+            let pair = disk::read_pair(self.variables, OffsetDateTime::now_utc())?;
+            if !pair.usable {
+                let mut findings = pair.findings;
+                findings.push(Finding::new(
+                    "action.blocked",
+                    Severity::Error,
+                    t!("run.action.blocked"),
+                    json!({ "command": argv }),
+                ));
+                self.record_findings(state, findings, report);
+                return go(self.flow, crate::flow::ACTION_BLOCKED);
+            }
+        }
+
+        self.transcript.command(&argv);
+        match self.consent(state, &argv, report) {
+            Consent::Approved => {}
+            Consent::Declined => {
+                report.actions.push(ActionRecord::declined(&state.id, argv));
+                return Ok(Next::Abort);
+            }
+            Consent::Interrupted => {
+                report.actions.push(ActionRecord::declined(&state.id, argv));
+                return Ok(Next::Interrupt);
+            }
+        }
+
+        let timeout = self.variables.seconds("action_timeout_secs")?;
+        let progress = self.progress(&t!("progress.running", command = argv.join(" ")));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        let result = match runtime {
+            Ok(runtime) => runtime.block_on(action::run_command(&argv, timeout)),
+            Err(error) => Err(ActionError::Spawn { program: argv[0].clone(), source: error }),
+        };
+        drop(progress);
+
+        match result {
+            Ok(outcome) => {
+                let success = outcome.success();
+                let finding = if success {
+                    Finding::new(
+                        "action.succeeded",
+                        Severity::Ok,
+                        t!("run.action.succeeded", ms = outcome.duration_ms),
+                        json!({ "command": outcome.argv, "exit_code": outcome.exit_code }),
+                    )
+                } else {
+                    let why = if outcome.timed_out {
+                        t!("run.action.timed_out", seconds = timeout.as_secs()).into_owned()
+                    } else {
+                        t!("run.action.exit_code", code = format!("{:?}", outcome.exit_code)).into_owned()
+                    };
+                    Finding::new(
+                        "action.failed",
+                        Severity::Error,
+                        t!("run.action.failed", why = why, stderr = last_line(&outcome.stderr_tail)),
+                        json!({ "command": outcome.argv, "exit_code": outcome.exit_code, "timed_out": outcome.timed_out, "stderr_tail": outcome.stderr_tail }),
+                    )
+                };
+                self.record_findings(state, vec![finding], report);
+                report.actions.push(ActionRecord::ran(&state.id, outcome));
+                go(self.flow, if success { "done" } else { "failed" })
+            }
+            Err(error) => {
+                let finding = command_finding(command_variable, self.variables.text(command_variable), &error);
+                self.record_findings(state, vec![finding], report);
+                let mut record = ActionRecord::declined(&state.id, argv);
+                record.approved = true;
+                report.actions.push(record);
+                go(self.flow, "failed")
+            }
+        }
+    }
+
+    fn consent(&mut self, state: &State, argv: &[String], report: &mut Report) -> Consent {
+        let (approved, source) = if let Some(answer) = self.settings.answers.get(&state.id) {
+            (answer == APPROVE, AnswerSource::AnswersFile)
+        } else if self.settings.assume_yes {
+            (true, AnswerSource::Yes)
+        } else if let Some(prompter) = self.prompter.as_deref_mut() {
+            let message = t!("run.action.confirm", command = argv.join(" "));
+            match prompter.confirm(&message) {
+                Reply::Answer(approved) => (approved, AnswerSource::Prompt),
+                Reply::Cancelled => (false, AnswerSource::Prompt),
+                Reply::Interrupted => return Consent::Interrupted,
+            }
+        } else {
+            let finding = Finding::new(
+                "run.unapproved",
+                Severity::Error,
+                t!("run.unapproved", id = &state.id),
+                json!({ "action": state.id, "command": argv }),
+            );
+            self.record_findings(state, vec![finding], report);
+            return Consent::Declined;
+        };
+
+        let choice = if approved { "yes" } else { "no" };
+        report.answers.push(AnswerRecord { question: state.id.clone(), choice: choice.to_string(), source });
+        if approved {
+            Consent::Approved
+        } else {
+            self.transcript.note(&t!("run.action.declined"));
+            Consent::Declined
+        }
+    }
+}
+
+enum Consent {
+    Approved,
+    Declined,
+    Interrupted,
+}
+
+fn command_finding(variable: &str, text: &str, error: &ActionError) -> Finding {
+    let (id, message) = match error {
+        ActionError::EmptyCommand => ("action.no_command", t!("run.action.no_command", variable = variable)),
+        ActionError::NotFound { program } => ("action.not_found", t!("run.action.not_found", program = program, variable = variable)),
+        other => ("action.invalid_command", t!("run.action.invalid_command", variable = variable, detail = other.to_string())),
+    };
+    Finding::new(id, Severity::Error, message, json!({ "variable": variable, "value": text }))
+}
+
+fn last_line(text: &str) -> String {
+    text.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("").trim().to_string()
+}
