@@ -1,0 +1,293 @@
+//! Maps verifier errors to a [`Verdict`], including the rule that distinguishes a missing
+//! intermediate from an untrusted CA.
+
+use std::net::IpAddr;
+
+use rustls::CertificateError;
+use rustls_pki_types::CertificateDer;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::FromDer;
+
+use super::Verdict;
+
+/// Maps an error from `WebPkiServerVerifier::verify_server_cert` on `leaf` and `intermediates`.
+pub(super) fn from_error(
+    error: &rustls::Error,
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Verdict {
+    match error {
+        rustls::Error::InvalidCertificate(certificate_error) => {
+            from_certificate_error(certificate_error, leaf, intermediates)
+        }
+        other => Verdict::Other(other.to_string()),
+    }
+}
+
+fn from_certificate_error(
+    error: &CertificateError,
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Verdict {
+    match error {
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => Verdict::Expired,
+
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            Verdict::NotYetValid
+        }
+
+        CertificateError::NotValidForName => Verdict::NameMismatch {
+            presented: presented_names(leaf).unwrap_or_default(),
+        },
+
+        // webpki formats its own list as e.g. `DnsName("example.com")`, so the names are read
+        // from the leaf and that list is only the fallback.
+        CertificateError::NotValidForNameContext { presented, .. } => Verdict::NameMismatch {
+            presented: presented_names(leaf).unwrap_or_else(|| presented.clone()),
+        },
+
+        CertificateError::UnknownIssuer => unknown_issuer(leaf, intermediates),
+
+        CertificateError::Revoked => Verdict::Revoked,
+
+        CertificateError::BadSignature if has_stale_issuer(leaf, intermediates) => {
+            Verdict::ChainIncomplete
+        }
+
+        other => Verdict::Other(rustls::Error::InvalidCertificate(other.clone()).to_string()),
+    }
+}
+
+/// Decides between [`Verdict::ChainIncomplete`] and [`Verdict::Untrusted`] for a chain that does
+/// not lead to a trusted root.
+///
+/// The rule walks up from the leaf. At each step it looks for a presented certificate whose
+/// subject is the current certificate's issuer and whose key verifies the current certificate's
+/// signature. Then:
+/// - the walk reaches a self-issued certificate: the chain is complete up to a root that is not
+///   trusted, so `Untrusted`;
+/// - no presented certificate issued the leaf: the server left out the leaf's issuer, so
+///   `ChainIncomplete`. A stale intermediate with the right name but the wrong key counts as
+///   left out;
+/// - the walk stops at a presented CA certificate whose issuer was not sent: servers are not
+///   expected to send the root, so the likely cause is a root missing from the trust store,
+///   hence `Untrusted`.
+///
+/// NOTE: a leaf issued directly by a private root (e.g. a self-made CA) that the server
+/// correctly does not send looks the same on the wire as a missing intermediate and is reported
+/// `ChainIncomplete`. Only the missing certificate itself could tell the two apart.
+pub(super) fn unknown_issuer(
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Verdict {
+    let Ok((_, leaf)) = X509Certificate::from_der(leaf) else {
+        return Verdict::Untrusted;
+    };
+    let presented: Vec<X509Certificate<'_>> = intermediates
+        .iter()
+        .filter_map(|der| {
+            X509Certificate::from_der(der)
+                .ok()
+                .map(|(_, certificate)| certificate)
+        })
+        .collect();
+
+    let mut used = vec![false; presented.len()];
+    let mut current = &leaf;
+    let mut steps = 0;
+
+    // Each step marks one presented certificate as used, so the walk ends after at most
+    // `presented.len()` steps.
+    loop {
+        if is_self_issued(current) {
+            return Verdict::Untrusted;
+        }
+
+        let issuer = presented
+            .iter()
+            .enumerate()
+            .find(|(index, candidate)| !used[*index] && issued(candidate, current));
+        match issuer {
+            Some((index, candidate)) => {
+                used[index] = true;
+                current = candidate;
+                steps += 1;
+            }
+            None => break,
+        }
+    }
+
+    if steps == 0 {
+        Verdict::ChainIncomplete
+    } else {
+        Verdict::Untrusted
+    }
+}
+
+/// Returns whether the server sent a certificate named as the leaf's issuer that did not sign
+/// the leaf, e.g. the previous intermediate of a CA that has since re-keyed it. webpki reports
+/// this as a bad signature, but the fix is the same as for a missing intermediate.
+fn has_stale_issuer(leaf: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) -> bool {
+    let Ok((_, leaf)) = X509Certificate::from_der(leaf) else {
+        return false;
+    };
+
+    let named_issuers: Vec<X509Certificate<'_>> = intermediates
+        .iter()
+        .filter_map(|der| {
+            X509Certificate::from_der(der)
+                .ok()
+                .map(|(_, certificate)| certificate)
+        })
+        .filter(|candidate| candidate.subject().as_raw() == leaf.issuer().as_raw())
+        .collect();
+
+    !named_issuers.is_empty()
+        && !named_issuers
+            .iter()
+            .any(|candidate| issued(candidate, &leaf))
+}
+
+fn is_self_issued(certificate: &X509Certificate<'_>) -> bool {
+    certificate.subject().as_raw() == certificate.issuer().as_raw()
+}
+
+/// Returns whether `issuer` issued `subject`: names match and the signature verifies.
+fn issued(issuer: &X509Certificate<'_>, subject: &X509Certificate<'_>) -> bool {
+    issuer.subject().as_raw() == subject.issuer().as_raw()
+        && subject.verify_signature(Some(issuer.public_key())).is_ok()
+}
+
+/// Returns the DNS names and IP addresses in the subjectAltName of `leaf`, or `None` when the
+/// certificate or the extension cannot be parsed.
+fn presented_names(leaf: &CertificateDer<'_>) -> Option<Vec<String>> {
+    let (_, certificate) = X509Certificate::from_der(leaf).ok()?;
+    let Some(extension) = certificate.subject_alternative_name().ok()? else {
+        return Some(Vec::new());
+    };
+
+    let names = extension
+        .value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::DNSName(dns_name) => Some(dns_name.to_string()),
+            GeneralName::IPAddress(bytes) => ip_address(bytes).map(|ip| ip.to_string()),
+            _ => None,
+        })
+        .collect();
+    Some(names)
+}
+
+/// Parses the 4- or 16-byte form an IP address takes in a subjectAltName.
+fn ip_address(bytes: &[u8]) -> Option<IpAddr> {
+    if let Ok(octets) = <[u8; 4]>::try_from(bytes) {
+        return Some(IpAddr::from(octets));
+    }
+    <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{CertificateParams, KeyPair};
+    use rustls_pki_types::UnixTime;
+
+    use super::*;
+
+    fn leaf_for(names: &[&str]) -> CertificateDer<'static> {
+        let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
+        let params = CertificateParams::new(names).expect("valid test names");
+        let key = KeyPair::generate().expect("P-256 key generation");
+        params
+            .self_signed(&key)
+            .expect("self-signing")
+            .der()
+            .clone()
+    }
+
+    #[test]
+    fn expiry_errors_map_to_expired() {
+        let leaf = leaf_for(&["example.test"]);
+        let context = CertificateError::ExpiredContext {
+            time: UnixTime::since_unix_epoch(std::time::Duration::from_secs(2_000)),
+            not_after: UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_000)),
+        };
+
+        assert_eq!(
+            from_certificate_error(&CertificateError::Expired, &leaf, &[]),
+            Verdict::Expired
+        );
+        assert_eq!(
+            from_certificate_error(&context, &leaf, &[]),
+            Verdict::Expired
+        );
+    }
+
+    #[test]
+    fn not_valid_yet_maps_to_not_yet_valid() {
+        let leaf = leaf_for(&["example.test"]);
+
+        let verdict = from_certificate_error(&CertificateError::NotValidYet, &leaf, &[]);
+
+        assert_eq!(verdict, Verdict::NotYetValid);
+    }
+
+    #[test]
+    fn name_error_lists_dns_and_ip_names() {
+        let leaf = leaf_for(&["example.test", "192.0.2.7", "2001:db8::1"]);
+
+        let verdict = from_certificate_error(&CertificateError::NotValidForName, &leaf, &[]);
+
+        let expected = vec![
+            "example.test".to_string(),
+            "192.0.2.7".to_string(),
+            "2001:db8::1".to_string(),
+        ];
+        assert_eq!(
+            verdict,
+            Verdict::NameMismatch {
+                presented: expected
+            }
+        );
+    }
+
+    #[test]
+    fn revoked_maps_to_revoked() {
+        let leaf = leaf_for(&["example.test"]);
+
+        let verdict = from_certificate_error(&CertificateError::Revoked, &leaf, &[]);
+
+        assert_eq!(verdict, Verdict::Revoked);
+    }
+
+    #[test]
+    fn other_errors_keep_message() {
+        let leaf = leaf_for(&["example.test"]);
+
+        let verdict = from_error(
+            &rustls::Error::InvalidCertificate(CertificateError::BadSignature),
+            &leaf,
+            &[],
+        );
+
+        let Verdict::Other(message) = verdict else {
+            panic!("expected Verdict::Other, got {verdict:?}");
+        };
+        assert!(message.contains("BadSignature"), "message: {message}");
+    }
+
+    #[test]
+    fn self_signed_leaf_is_untrusted() {
+        let leaf = leaf_for(&["example.test"]);
+
+        assert_eq!(unknown_issuer(&leaf, &[]), Verdict::Untrusted);
+    }
+
+    #[test]
+    fn unparsable_leaf_is_untrusted() {
+        let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01]);
+
+        assert_eq!(unknown_issuer(&garbage, &[]), Verdict::Untrusted);
+    }
+}
