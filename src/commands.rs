@@ -89,7 +89,7 @@ pub fn execute(flow: &Flow, variables: &Variables, run: &RunArgs, styles: Styles
     crate::interrupt::install();
     let session = Session {
         flow,
-        variables,
+        variables: variables.clone(),
         checks: &mut checks,
         prompter: if interactive { Some(&mut prompter) } else { None },
         settings: Settings { answers, assume_yes: run.yes, spinner: std::io::stderr().is_terminal() },

@@ -28,3 +28,4 @@ pub mod transcript;
 pub mod commands;
 pub mod help;
 pub mod interrupt;
+pub mod builtin;

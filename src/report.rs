@@ -81,9 +81,25 @@ pub struct ActionRecord {
     pub duration_ms: Option<u64>,
     pub stdout_tail: String,
     pub stderr_tail: String,
+    /// Name of the built-in operation, for actions certwiz performs itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<String>,
+    /// What the built-in operation did or would do, one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<String>,
 }
 
 impl ActionRecord {
+    /// A built-in operation; `succeeded` is `None` when it did not run.
+    pub fn builtin(state: &str, name: &str, operations: Vec<String>, approved: bool, succeeded: Option<bool>) -> ActionRecord {
+        let mut record = ActionRecord::declined(state, Vec::new());
+        record.approved = approved;
+        record.builtin = Some(name.to_string());
+        record.operations = operations;
+        record.exit_code = succeeded.map(|succeeded| if succeeded { 0 } else { 1 });
+        record
+    }
+
     pub fn declined(state: &str, command: Vec<String>) -> ActionRecord {
         ActionRecord {
             state: state.to_string(),
@@ -94,6 +110,8 @@ impl ActionRecord {
             duration_ms: None,
             stdout_tail: String::new(),
             stderr_tail: String::new(),
+            builtin: None,
+            operations: Vec::new(),
         }
     }
 
@@ -107,6 +125,8 @@ impl ActionRecord {
             duration_ms: Some(outcome.duration_ms),
             stdout_tail: outcome.stdout_tail,
             stderr_tail: outcome.stderr_tail,
+            builtin: None,
+            operations: Vec::new(),
         }
     }
 }

@@ -9,7 +9,8 @@ use crate::answers::{Answers, APPROVE};
 use crate::checks::{disk, CheckOutput, Checks};
 use crate::engine::{self, EngineError, Input};
 use crate::findings::{Finding, Severity};
-use crate::flow::{Choice, Flow, State, StateIndex, Step};
+use crate::builtin;
+use crate::flow::{ActionCommand, BuiltinAction, Choice, Flow, State, StateIndex, Step};
 use crate::progress::{Progress, Silent, Spinner};
 use crate::prompt::{Prompter, Reply};
 use crate::report::{ActionRecord, AnswerRecord, AnswerSource, Outcome, Report};
@@ -52,7 +53,8 @@ enum Next {
 
 pub struct Session<'a> {
     pub flow: &'a Flow,
-    pub variables: &'a Variables,
+    /// Values the flow starts with; checks may fill in more as they discover them.
+    pub variables: Variables,
     pub checks: &'a mut dyn Checks,
     /// `None` in non-interactive runs.
     pub prompter: Option<&'a mut dyn Prompter>,
@@ -100,8 +102,11 @@ impl Session<'_> {
                 Ok(Next::Go(engine::next(self.flow, self.index(state), Input::Outcome(output.outcome))?))
             }
             Step::Question { choices, default } => self.question(state, choices, *default, report),
-            Step::Action { command_variable, requires_valid_files, .. } => {
-                self.action(state, command_variable, *requires_valid_files, report)
+            Step::Action { command: ActionCommand::Variable(variable), requires_valid_files, .. } => {
+                self.action(state, variable, *requires_valid_files, report)
+            }
+            Step::Action { command: ActionCommand::Builtin(action), requires_valid_files, .. } => {
+                self.builtin(state, *action, *requires_valid_files, report)
             }
             Step::End { outcome, check, next_step } => {
                 if let Some(check) = check {
@@ -131,9 +136,15 @@ impl Session<'_> {
 
     fn check(&mut self, check: crate::flow::CheckKind, state: &State, report: &mut Report) -> Result<CheckOutput, RunError> {
         let progress = self.progress(state.title.get(self.transcript.lang));
-        let output = self.checks.run(check, self.variables, progress.as_ref());
+        let output = self.checks.run(check, &self.variables, progress.as_ref());
         drop(progress);
         let output = output?;
+
+        for (name, value) in &output.discovered {
+            self.transcript.note(&t!("run.discovered", name = name, value = value));
+            self.variables.set(name, value);
+            report.variables.insert(name.clone(), value.clone());
+        }
 
         self.record_findings(state, output.findings.clone(), report);
         if let Some(served) = &output.served {
@@ -226,20 +237,8 @@ impl Session<'_> {
             }
         };
 
-        // Never restart onto a pair that would not load: re-read the files right before.
-        if requires_valid_files {
-            let pair = disk::read_pair(self.variables, OffsetDateTime::now_utc())?;
-            if !pair.usable {
-                let mut findings = pair.findings;
-                findings.push(Finding::new(
-                    "action.blocked",
-                    Severity::Error,
-                    t!("run.action.blocked"),
-                    json!({ "command": argv }),
-                ));
-                self.record_findings(state, findings, report);
-                return go(self.flow, crate::flow::ACTION_BLOCKED);
-            }
+        if requires_valid_files && !self.files_usable(state, &argv, report)? {
+            return go(self.flow, crate::flow::ACTION_BLOCKED);
         }
 
         self.transcript.command(&argv);
@@ -302,13 +301,66 @@ impl Session<'_> {
         }
     }
 
+    /// Re-reads the certificate and key files right before an action, so that a restart never
+    /// runs onto a pair that would not load.
+    fn files_usable(&mut self, state: &State, operations: &[String], report: &mut Report) -> Result<bool, RunError> {
+        let pair = disk::read_pair(&self.variables, OffsetDateTime::now_utc())?;
+        if pair.usable {
+            return Ok(true);
+        }
+        let mut findings = pair.findings;
+        findings.push(Finding::new(
+            "action.blocked",
+            Severity::Error,
+            t!("run.action.blocked"),
+            json!({ "command": operations }),
+        ));
+        self.record_findings(state, findings, report);
+        Ok(false)
+    }
+
+    /// Runs a built-in operation after the same consent as a command.
+    fn builtin(&mut self, state: &State, action: BuiltinAction, requires_valid_files: bool, report: &mut Report) -> Result<Next, RunError> {
+        let index = self.index(state);
+        let operations = builtin::describe(action, &self.variables)?;
+        if requires_valid_files && !self.files_usable(state, &operations, report)? {
+            return Ok(Next::Go(engine::next(self.flow, index, Input::Outcome(crate::flow::ACTION_BLOCKED))?));
+        }
+
+        for operation in &operations {
+            self.transcript.note(&format!("• {operation}"));
+        }
+        match self.consent(state, &operations, report) {
+            Consent::Approved => {}
+            Consent::Declined => {
+                report.actions.push(ActionRecord::builtin(&state.id, action.name(), operations, false, None));
+                return Ok(Next::Abort);
+            }
+            Consent::Interrupted => {
+                report.actions.push(ActionRecord::builtin(&state.id, action.name(), operations, false, None));
+                return Ok(Next::Interrupt);
+            }
+        }
+
+        let applied = builtin::apply(action, &self.variables);
+        self.record_findings(state, applied.findings, report);
+        let record = ActionRecord::builtin(&state.id, action.name(), applied.operations, true, Some(applied.success));
+        report.actions.push(record);
+        let outcome = if applied.success { "done" } else { "failed" };
+        Ok(Next::Go(engine::next(self.flow, index, Input::Outcome(outcome))?))
+    }
+
     fn consent(&mut self, state: &State, argv: &[String], report: &mut Report) -> Consent {
         let (approved, source) = if let Some(answer) = self.settings.answers.get(&state.id) {
             (answer == APPROVE, AnswerSource::AnswersFile)
         } else if self.settings.assume_yes {
             (true, AnswerSource::Yes)
         } else if let Some(prompter) = self.prompter.as_deref_mut() {
-            let message = t!("run.action.confirm", command = argv.join(" "));
+            let message = if argv.len() == 1 || !argv.iter().any(|word| word.contains(' ')) {
+                t!("run.action.confirm", command = argv.join(" "))
+            } else {
+                t!("run.action.confirm_operations", count = argv.len())
+            };
             match prompter.confirm(&message) {
                 Reply::Answer(approved) => (approved, AnswerSource::Prompt),
                 Reply::Cancelled => (false, AnswerSource::Prompt),

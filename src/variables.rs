@@ -65,6 +65,11 @@ impl Variables {
         Variables { values }
     }
 
+    /// Sets a value, as a check does when it discovers one.
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.values.insert(name.to_string(), value.to_string());
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
         self.values.iter()
     }

@@ -23,11 +23,14 @@ pub struct CheckOutput {
     pub served: Option<CertSummary>,
     pub disk: Option<CertSummary>,
     pub logs: Vec<LogScan>,
+    /// Variables the check found out, such as the certificate path a server block names; later
+    /// states read them like any other variable.
+    pub discovered: Vec<(String, String)>,
 }
 
 impl CheckOutput {
     pub fn new(outcome: &'static str) -> CheckOutput {
-        CheckOutput { outcome, findings: Vec::new(), served: None, disk: None, logs: Vec::new() }
+        CheckOutput { outcome, findings: Vec::new(), served: None, disk: None, logs: Vec::new(), discovered: Vec::new() }
     }
 }
 

@@ -74,3 +74,27 @@ pub const ACTION_BLOCKED: &str = "blocked";
 
 /// Variables every action state reads besides its command.
 pub const ACTION_VARIABLES: &[&str] = &["action_timeout_secs"];
+
+/// Operations certwiz performs itself in an action state (`builtin = "..."`). A closed set, like
+/// the checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuiltinAction {}
+
+impl BuiltinAction {
+    pub const ALL: [BuiltinAction; 0] = [];
+
+    /// Parses the name a flow file uses.
+    pub fn from_name(name: &str) -> Option<BuiltinAction> {
+        BuiltinAction::ALL.into_iter().find(|action| action.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {}
+    }
+
+    /// Flow variables the operation reads; a flow that uses it must declare them.
+    pub fn variables(self) -> &'static [&'static str] {
+        match self {}
+    }
+}

@@ -21,6 +21,8 @@ pub fn render(flow: &Flow, lang: Lang, path: &[String]) -> String {
 
     let mut edge_count = 0;
     let mut taken_edges = Vec::new();
+    // Several choices can lead to the same state; the path marks one edge per step.
+    let mut marked_steps = std::collections::HashSet::new();
     for (index, state) in flow.states.iter().enumerate() {
         let edges: Vec<(String, usize)> = match &state.step {
             Step::Check { next, .. } | Step::Action { next, .. } => {
@@ -31,8 +33,9 @@ pub fn render(flow: &Flow, lang: Lang, path: &[String]) -> String {
         };
         for (label, to) in edges {
             out.push_str(&format!("    {} -->|{}| {}\n", node(index), escape(&label), node(to)));
-            let taken = path.windows(2).any(|pair| pair[0] == state.id && pair[1] == flow.states[to].id);
-            if taken {
+            let step = (state.id.as_str(), flow.states[to].id.as_str());
+            let taken = path.windows(2).any(|pair| pair[0] == step.0 && pair[1] == step.1);
+            if taken && marked_steps.insert(step) {
                 taken_edges.push(edge_count);
             }
             edge_count += 1;

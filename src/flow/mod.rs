@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-pub use check_kind::{CheckKind, ACTION_BLOCKED, ACTION_OUTCOMES, ACTION_VARIABLES};
+pub use check_kind::{BuiltinAction, CheckKind, ACTION_BLOCKED, ACTION_OUTCOMES, ACTION_VARIABLES};
 pub use embedded::{embedded, embedded_names};
 pub use validate::{FlowError, FlowErrors};
 
@@ -75,8 +75,7 @@ pub enum Step {
         default: Option<usize>,
     },
     Action {
-        /// Name of the variable holding the command line.
-        command_variable: String,
+        command: ActionCommand,
         requires_valid_files: bool,
         next: BTreeMap<String, StateIndex>,
     },
@@ -86,6 +85,15 @@ pub enum Step {
         check: Option<CheckKind>,
         next_step: Text,
     },
+}
+
+/// What an action state runs.
+#[derive(Debug, Clone)]
+pub enum ActionCommand {
+    /// The command line held by this variable, split into argv.
+    Variable(String),
+    /// An operation certwiz performs itself, such as writing certificate files.
+    Builtin(BuiltinAction),
 }
 
 #[derive(Debug, Clone)]

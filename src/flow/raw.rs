@@ -55,6 +55,8 @@ pub struct RawState {
 
     /// Action states: the variable that holds the command line.
     pub command: Option<Spanned<String>>,
+    /// Action states: a built-in operation instead of a command.
+    pub builtin: Option<Spanned<String>>,
     /// Action states: re-check the certificate and key files right before running.
     #[serde(default)]
     pub requires_valid_files: bool,

@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::raw::{RawChoice, RawFlow, RawState, RawText};
 use super::{
-    CheckKind, Choice, EndOutcome, Flow, State, StateIndex, Step, Text, Variable, ACTION_BLOCKED, ACTION_OUTCOMES,
+    ActionCommand, BuiltinAction, CheckKind, Choice, EndOutcome, Flow, State, StateIndex, Step, Text, Variable, ACTION_BLOCKED, ACTION_OUTCOMES,
     ACTION_VARIABLES,
 };
 
@@ -212,12 +212,13 @@ impl Checker<'_> {
         let kind = raw.kind.get_ref().as_str();
         let id = raw.id.get_ref().as_str();
         let offset = raw.id.span().start;
-        let present: [(&str, bool, &[&str]); 7] = [
+        let present: [(&str, bool, &[&str]); 8] = [
             ("check", raw.check.is_some(), &["check", "end"]),
             ("on", !raw.on.is_empty(), &["check", "action"]),
             ("choices", !raw.choices.is_empty(), &["question"]),
             ("default", raw.default.is_some(), &["question"]),
             ("command", raw.command.is_some(), &["action"]),
+            ("builtin", raw.builtin.is_some(), &["action"]),
             ("outcome", raw.outcome.is_some(), &["end"]),
             ("next_step", raw.next_step.is_some(), &["end"]),
         ];
@@ -350,14 +351,27 @@ impl Checker<'_> {
         indices: &HashMap<String, StateIndex>,
         variables: &BTreeMap<String, Variable>,
     ) -> Step {
-        let command_variable = match &raw.command {
-            Some(command) => {
+        let id = raw.id.get_ref().as_str();
+        let command = match (&raw.command, &raw.builtin) {
+            (Some(command), None) => {
                 self.require_variables(raw, &[command.get_ref().as_str()], variables);
-                command.get_ref().clone()
+                ActionCommand::Variable(command.get_ref().clone())
             }
-            None => {
-                self.error(raw.id.span().start, Some(raw.id.get_ref()), t!("flow.error.missing_field", field = "command"));
-                String::new()
+            (None, Some(builtin)) => match BuiltinAction::from_name(builtin.get_ref()) {
+                Some(action) => {
+                    self.require_variables(raw, action.variables(), variables);
+                    ActionCommand::Builtin(action)
+                }
+                None => {
+                    let known: Vec<&str> = BuiltinAction::ALL.iter().map(|action| action.name()).collect();
+                    let message = t!("flow.error.unknown_builtin", builtin = builtin.get_ref(), known = known.join(", "));
+                    self.error(builtin.span().start, Some(id), message);
+                    ActionCommand::Variable(String::new())
+                }
+            },
+            _ => {
+                self.error(raw.id.span().start, Some(id), t!("flow.error.command_or_builtin"));
+                ActionCommand::Variable(String::new())
             }
         };
         self.require_variables(raw, ACTION_VARIABLES, variables);
@@ -370,7 +384,7 @@ impl Checker<'_> {
             expected.push(ACTION_BLOCKED);
         }
         let next = self.transitions(raw, &expected, indices);
-        Step::Action { command_variable, requires_valid_files: raw.requires_valid_files, next }
+        Step::Action { command, requires_valid_files: raw.requires_valid_files, next }
     }
 
     fn end_step(&mut self, raw: &RawState, variables: &BTreeMap<String, Variable>) -> Step {
