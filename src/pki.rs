@@ -103,6 +103,9 @@ pub struct Authority {
     common_name: String,
     certificate: rcgen::Certificate,
     issuer: Issuer<'static, KeyPair>,
+    /// URL that leaves issued by this authority name as where to fetch it (AIA caIssuers), as
+    /// public CAs do.
+    ca_issuers_url: Option<String>,
 }
 
 impl fmt::Debug for Authority {
@@ -125,6 +128,7 @@ impl Authority {
             common_name: common_name.to_string(),
             certificate,
             issuer: Issuer::new(params, key),
+            ca_issuers_url: None,
         })
     }
 
@@ -138,7 +142,15 @@ impl Authority {
             common_name: common_name.to_string(),
             certificate,
             issuer: Issuer::new(params, key),
+            ca_issuers_url: None,
         })
+    }
+
+    /// Makes leaves issued from now on name `url` as where to fetch this authority's certificate,
+    /// like the leaves of public CAs do.
+    pub fn publishing_at(mut self, url: &str) -> Authority {
+        self.ca_issuers_url = Some(url.to_string());
+        self
     }
 
     /// Returns this authority's own certificate as PEM.
@@ -154,7 +166,10 @@ impl Authority {
     /// Issues a server leaf certificate with a fresh key, signed by this authority.
     pub fn issue(&self, spec: &LeafSpec) -> Result<Issued, rcgen::Error> {
         let key = KeyPair::generate_for(spec.key.algorithm())?;
-        let params = leaf_params(spec)?;
+        let mut params = leaf_params(spec)?;
+        if let Some(url) = &self.ca_issuers_url {
+            params.custom_extensions.push(ca_issuers_extension(url));
+        }
         let certificate = params.signed_by(&key, &self.issuer)?;
 
         Ok(Issued {
@@ -199,6 +214,27 @@ fn leaf_params(spec: &LeafSpec) -> Result<CertificateParams, rcgen::Error> {
     params.use_authority_key_identifier_extension = true;
 
     Ok(params)
+}
+
+/// Builds an Authority Information Access extension with one caIssuers URL (RFC 5280 4.2.2.1).
+///
+/// Panics if `url` is 100 bytes or longer, which keeps every DER length in one byte.
+pub fn ca_issuers_extension(url: &str) -> rcgen::CustomExtension {
+    const ID_AD_CA_ISSUERS: [u8; 10] = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    assert!(url.len() < 100, "caIssuers URL too long for the short DER form");
+
+    let mut description = ID_AD_CA_ISSUERS.to_vec();
+    // uniformResourceIdentifier is GeneralName choice [6], an implicit IA5String.
+    description.push(0x86);
+    description.push(url.len() as u8);
+    description.extend_from_slice(url.as_bytes());
+
+    let mut access = vec![0x30, description.len() as u8];
+    access.extend(description);
+    let mut content = vec![0x30, access.len() as u8];
+    content.extend(access);
+
+    rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], content)
 }
 
 fn distinguished_name(common_name: &str) -> DistinguishedName {

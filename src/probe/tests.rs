@@ -64,6 +64,20 @@ impl Authority {
         self.leaf_valid(names, date_time_ymd(2000, 1, 1), date_time_ymd(4000, 1, 1))
     }
 
+    /// A leaf that names where to download its issuer, as leaves from public CAs do.
+    fn published_leaf(&self, names: &[&str]) -> Leaf {
+        let mut params = leaf_params(names, date_time_ymd(2000, 1, 1), date_time_ymd(4000, 1, 1));
+        params.distinguished_name.push(DnType::CommonName, names[0]);
+        params
+            .custom_extensions
+            .push(crate::pki::ca_issuers_extension("http://issuer.test/ca.der"));
+        let key = KeyPair::generate().expect("P-256 key generation");
+        let cert = params
+            .signed_by(&key, &self.issuer())
+            .expect("signing the leaf");
+        Leaf::new(cert.der().clone(), &key)
+    }
+
     fn leaf_valid(
         &self,
         names: &[&str],
@@ -428,12 +442,22 @@ async fn self_signed_leaf_reports_untrusted() {
 async fn missing_intermediate_reports_chain_incomplete() {
     let root = Authority::root("Test Root");
     let intermediate = root.intermediate("Test Intermediate");
-    let leaf = intermediate.leaf(&["localhost"]);
+    let leaf = intermediate.published_leaf(&["localhost"]);
 
     let served = probe_served(vec![leaf.cert.clone()], leaf.key, vec![root.cert.clone()]).await;
 
     assert_eq!(served.verdict, Verdict::ChainIncomplete);
     assert_eq!(served.chain, vec![leaf.cert]);
+}
+
+#[tokio::test]
+async fn private_root_leaf_without_issuer_url_is_untrusted() {
+    let private_root = Authority::root("Panel Root");
+    let leaf = private_root.leaf(&["localhost"]);
+
+    let served = probe_served(vec![leaf.cert.clone()], leaf.key, Vec::new()).await;
+
+    assert_eq!(served.verdict, Verdict::Untrusted);
 }
 
 #[tokio::test]

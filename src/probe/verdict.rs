@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use rustls::CertificateError;
 use rustls_pki_types::CertificateDer;
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::GeneralName;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
 
 use super::Verdict;
@@ -74,9 +74,10 @@ fn from_certificate_error(
 ///   expected to send the root, so the likely cause is a root missing from the trust store,
 ///   hence `Untrusted`.
 ///
-/// NOTE: a leaf issued directly by a private root (e.g. a self-made CA) that the server
-/// correctly does not send looks the same on the wire as a missing intermediate and is reported
-/// `ChainIncomplete`. Only the missing certificate itself could tell the two apart.
+/// A leaf issued directly by a private root (such as a panel's self-made CA) that the server
+/// correctly does not send looks the same on the wire as a missing intermediate. Leaves from
+/// public CAs name their issuer's download URL (AIA caIssuers) and private ones rarely do, so a
+/// missing issuer counts as `ChainIncomplete` only when the leaf names that URL.
 pub(super) fn unknown_issuer(
     leaf: &CertificateDer<'_>,
     intermediates: &[CertificateDer<'_>],
@@ -118,11 +119,22 @@ pub(super) fn unknown_issuer(
         }
     }
 
-    if steps == 0 {
+    if steps == 0 && names_ca_issuers(&leaf) {
         Verdict::ChainIncomplete
     } else {
         Verdict::Untrusted
     }
+}
+
+/// Returns whether the certificate names where to download its issuer (AIA caIssuers).
+fn names_ca_issuers(certificate: &X509Certificate<'_>) -> bool {
+    certificate.extensions().iter().any(|extension| match extension.parsed_extension() {
+        ParsedExtension::AuthorityInfoAccess(access) => access
+            .accessdescs
+            .iter()
+            .any(|description| description.access_method == x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS),
+        _ => false,
+    })
 }
 
 /// Returns whether the server sent a certificate named as the leaf's issuer that did not sign
