@@ -14,7 +14,7 @@ use crate::logs::LogScan;
 /// Version of the JSON report layout; bumped when a field changes meaning or goes away.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// How the run ended.
+/// Final outcome of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
@@ -53,7 +53,7 @@ impl Outcome {
     }
 }
 
-/// Where an answer came from.
+/// Source of an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AnswerSource {
@@ -84,13 +84,13 @@ pub struct ActionRecord {
     /// Name of the built-in operation, for actions certwiz performs itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub builtin: Option<String>,
-    /// What the built-in operation did or would do, one line each.
+    /// Steps of the built-in operation, one line each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<String>,
 }
 
 impl ActionRecord {
-    /// A built-in operation; `succeeded` is `None` when it did not run.
+    /// Builds the record of a built-in operation; `succeeded` is `None` when it did not run.
     pub fn builtin(state: &str, name: &str, operations: Vec<String>, approved: bool, succeeded: Option<bool>) -> ActionRecord {
         let mut record = ActionRecord::declined(state, Vec::new());
         record.approved = approved;

@@ -2,22 +2,21 @@
 
 use rust_i18n::t;
 use serde_json::json;
-use time::OffsetDateTime;
 
 use crate::action::{self, ActionError};
 use crate::answers::{Answers, APPROVE};
-use crate::checks::{disk, CheckOutput, Checks};
+use crate::checks::{CheckOutput, Checks};
 use crate::engine::{self, EngineError, Input};
 use crate::findings::{Finding, Severity};
 use crate::builtin;
-use crate::flow::{ActionCommand, BuiltinAction, Choice, Flow, State, StateIndex, Step};
+use crate::flow::{ActionCommand, BuiltinAction, CheckKind, Choice, Flow, State, StateIndex, Step};
 use crate::progress::{Progress, Silent, Spinner};
 use crate::prompt::{Prompter, Reply};
 use crate::report::{ActionRecord, AnswerRecord, AnswerSource, Outcome, Report};
 use crate::transcript::Transcript;
 use crate::variables::{VariableError, Variables};
 
-/// How questions and actions get their answers.
+/// Sources of answers for questions and consent for actions.
 pub struct Settings {
     pub answers: Answers,
     /// Approve every action (`--yes`).
@@ -26,7 +25,7 @@ pub struct Settings {
     pub spinner: bool,
 }
 
-/// Why a run stopped before an end state.
+/// Failure that stops a run before an end state.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
@@ -43,7 +42,7 @@ pub struct Ended {
     pub interrupted: bool,
 }
 
-/// What one state led to.
+/// Next step of a run after one state.
 enum Next {
     Go(StateIndex),
     Finish,
@@ -134,7 +133,7 @@ impl Session<'_> {
         }
     }
 
-    fn check(&mut self, check: crate::flow::CheckKind, state: &State, report: &mut Report) -> Result<CheckOutput, RunError> {
+    fn check(&mut self, check: CheckKind, state: &State, report: &mut Report) -> Result<CheckOutput, RunError> {
         let progress = self.progress(state.title.get(self.transcript.lang));
         let output = self.checks.run(check, &self.variables, progress.as_ref());
         drop(progress);
@@ -274,7 +273,7 @@ impl Session<'_> {
                         json!({ "command": outcome.argv, "exit_code": outcome.exit_code }),
                     )
                 } else {
-                    let why = if outcome.timed_out {
+                    let reason = if outcome.timed_out {
                         t!("run.action.timed_out", seconds = timeout.as_secs()).into_owned()
                     } else {
                         t!("run.action.exit_code", code = format!("{:?}", outcome.exit_code)).into_owned()
@@ -282,7 +281,7 @@ impl Session<'_> {
                     Finding::new(
                         "action.failed",
                         Severity::Error,
-                        t!("run.action.failed", why = why, stderr = last_line(&outcome.stderr_tail)),
+                        t!("run.action.failed", reason = reason, stderr = last_line(&outcome.stderr_tail)),
                         json!({ "command": outcome.argv, "exit_code": outcome.exit_code, "timed_out": outcome.timed_out, "stderr_tail": outcome.stderr_tail }),
                     )
                 };
@@ -304,8 +303,8 @@ impl Session<'_> {
     /// Re-reads the certificate and key files right before an action, so that a restart never
     /// runs onto a pair that would not load.
     fn files_usable(&mut self, state: &State, operations: &[String], report: &mut Report) -> Result<bool, RunError> {
-        let pair = disk::read_pair(&self.variables, OffsetDateTime::now_utc())?;
-        if pair.usable {
+        let pair = self.checks.run(CheckKind::Disk, &self.variables, &Silent)?;
+        if pair.outcome == "valid" {
             return Ok(true);
         }
         let mut findings = pair.findings;

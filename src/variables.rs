@@ -143,7 +143,7 @@ impl Variables {
     }
 }
 
-/// Replaces each `{{name}}` with the fact of that name; a fact nobody detected becomes empty.
+/// Replaces each `{{name}}` with the fact of that name; a fact that was not detected becomes empty.
 fn fill_placeholders(template: &str, facts: &BTreeMap<String, String>) -> String {
     let mut output = String::new();
     let mut rest = template;

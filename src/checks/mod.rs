@@ -34,7 +34,7 @@ impl CheckOutput {
     }
 }
 
-/// Runs checks. The runner only sees this trait.
+/// Runs checks; the runner depends only on this trait, so tests can drive it without I/O.
 pub trait Checks {
     fn run(&mut self, check: CheckKind, variables: &Variables, progress: &dyn Progress) -> Result<CheckOutput, VariableError>;
 }

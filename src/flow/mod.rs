@@ -25,7 +25,7 @@ pub struct Flow {
     pub start: StateIndex,
     pub variables: BTreeMap<String, Variable>,
     pub states: Vec<State>,
-    /// Where the flow came from, for messages: `embedded:panel` or a file path.
+    /// Origin of the flow for messages: `flows/NAME.toml` for an embedded flow, else the file path.
     pub source: String,
 }
 
