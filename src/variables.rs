@@ -25,6 +25,8 @@ pub enum VariableError {
     Empty { name: String },
     #[error("{}", t!("variables.error.invalid", name = name, value = value, expected = expected))]
     Invalid { name: String, value: String, expected: String },
+    #[error("{}", t!("variables.error.unusable", name = name, detail = detail))]
+    Unusable { name: String, detail: String },
 }
 
 /// Splits `NAME=VALUE` as given to `--set`.

@@ -18,12 +18,20 @@ pub fn target(variables: &Variables) -> Result<ProbeTarget, VariableError> {
     let mut target = ProbeTarget::new(variables.required("host")?, variables.port("port")?);
     target.timeout = variables.seconds("timeout_secs")?;
     target.server_name = Some(variables.text("server_name").to_string()).filter(|name| !name.is_empty());
+    if let Some(name) = &target.server_name {
+        if rustls_pki_types::ServerName::try_from(name.as_str()).is_err() {
+            return Err(VariableError::Invalid {
+                name: "server_name".to_string(),
+                value: name.clone(),
+                expected: t!("variables.expected.host_name").into_owned(),
+            });
+        }
+    }
 
     if let Some(ca_file) = variables.optional_path("ca_file") {
-        let chain = certs::read_chain_file(&ca_file).map_err(|error| VariableError::Invalid {
+        let chain = certs::read_chain_file(&ca_file).map_err(|error| VariableError::Unusable {
             name: "ca_file".to_string(),
-            value: ca_file.display().to_string(),
-            expected: error.to_string(),
+            detail: error.to_string(),
         })?;
         target.extra_roots = chain.into_iter().map(|cert| cert.der).collect();
     }

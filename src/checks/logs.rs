@@ -84,10 +84,16 @@ fn error_finding(error: &LogError, file: &str) -> Finding {
         LogError::Missing { .. } => {
             Finding::new("logs.missing", Severity::Info, t!("finding.logs.missing", path = file), evidence)
         }
-        _ => Finding::new(
+        LogError::Unreadable { source, .. } => Finding::new(
             "logs.unreadable",
             Severity::Warning,
-            t!("finding.logs.unreadable", path = file, detail = error.to_string()),
+            t!("finding.logs.unreadable", path = file, detail = source.to_string()),
+            evidence,
+        ),
+        LogError::Gzip { detail, .. } => Finding::new(
+            "logs.unreadable",
+            Severity::Warning,
+            t!("finding.logs.unreadable", path = file, detail = detail),
             evidence,
         ),
     }
