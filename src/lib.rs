@@ -29,3 +29,5 @@ pub mod commands;
 pub mod help;
 pub mod interrupt;
 pub mod builtin;
+pub mod docker;
+pub mod nginx;

@@ -77,7 +77,7 @@ fn expired_files_unanswered_aborts_at_reconfirm() {
     );
     let unanswered = report.finding("run.unanswered");
     assert_eq!(unanswered["state"], "reconfirm");
-    assert_eq!(unanswered["evidence"]["choices"], serde_json::json!(["done", "cannot"]));
+    assert_eq!(unanswered["evidence"]["choices"], serde_json::json!(["done", "write-files", "cannot"]));
     assert!(report.actions().is_empty(), "{}", report.pretty());
 }
 

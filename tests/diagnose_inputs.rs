@@ -125,7 +125,7 @@ fn unknown_choice_in_answers_lists_choices() {
     let output = site.diagnose_port(listener.port()).answers(&answers).json().run();
 
     let path = answers.display().to_string();
-    assert_invalid_input(&output, &[&path, "`later`", "`reconfirm`", "done, cannot"]);
+    assert_invalid_input(&output, &[&path, "`later`", "`reconfirm`", "done, write-files, cannot"]);
     assert_eq!(listener.connections(), 0, "certwiz probed the endpoint");
 }
 

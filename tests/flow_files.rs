@@ -33,7 +33,7 @@ fn panel_flow_has_contract_states() {
     }
     assert_eq!(flow.state(flow.start).id, "warning");
     let check_status = flow.state(flow.index_of("check-status").unwrap());
-    assert!(matches!(check_status.step, Step::Check { check: CheckKind::Status, .. }));
+    assert!(matches!(check_status.step, Step::Check { check: CheckKind::PanelStatus, .. }));
 }
 
 #[test]

@@ -74,7 +74,7 @@ fn healthy_status_ends_healthy_with_defaults() {
     let (ended, ran) = run(&["healthy"], None, false);
     assert_eq!(ended.report.outcome, Outcome::Healthy);
     assert_eq!(ended.report.path, ["warning", "check-status", "browser-check", "healthy"]);
-    assert_eq!(ran, [CheckKind::Status]);
+    assert_eq!(ran, [CheckKind::PanelStatus]);
     assert!(ended.report.answers.iter().all(|answer| answer.source == AnswerSource::Default));
 }
 
@@ -83,7 +83,7 @@ fn stale_status_restarts_and_verifies() {
     let (ended, ran) = run(&["stale", "valid", "serving-disk-cert"], None, true);
     assert_eq!(ended.report.outcome, Outcome::Resolved);
     assert_eq!(ended.report.path, ["warning", "check-status", "full-restart", "verify", "resolved"]);
-    assert_eq!(ran, [CheckKind::Status, CheckKind::Disk, CheckKind::Verify]);
+    assert_eq!(ran, [CheckKind::PanelStatus, CheckKind::Disk, CheckKind::Verify]);
     assert_eq!(ended.report.actions.len(), 1);
     assert_eq!(ended.report.actions[0].command, ["true"]);
     assert_eq!(ended.report.actions[0].exit_code, Some(0));
@@ -126,7 +126,7 @@ fn ctrl_c_at_prompt_interrupts() {
 #[test]
 fn invalid_files_block_the_restart() {
     let (ended, ran) = run(&["stale", "invalid"], None, true);
-    assert_eq!(ran, [CheckKind::Status, CheckKind::Disk]);
+    assert_eq!(ran, [CheckKind::PanelStatus, CheckKind::Disk]);
     assert_eq!(ended.report.path, ["warning", "check-status", "full-restart", "reconfirm"]);
     assert!(ended.report.actions.is_empty());
     assert!(ended.report.findings.iter().any(|finding| finding.id == "action.blocked"));
@@ -145,5 +145,5 @@ fn failed_verify_collects_logs_and_ends_unresolved() {
     let (ended, ran) = run(&["stale", "valid", "still-stale", "found"], None, true);
     assert_eq!(ended.report.outcome, Outcome::Unresolved);
     assert_eq!(ended.report.path.last().map(String::as_str), Some("inspect-logs"));
-    assert_eq!(ran, [CheckKind::Status, CheckKind::Disk, CheckKind::Verify, CheckKind::Logs]);
+    assert_eq!(ran, [CheckKind::PanelStatus, CheckKind::Disk, CheckKind::Verify, CheckKind::PanelLogs]);
 }

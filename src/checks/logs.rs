@@ -45,7 +45,8 @@ fn count(scan: &LogScan, kinds: &[LineKind]) -> usize {
     scan.lines.iter().filter(|line| kinds.contains(&line.kind)).count()
 }
 
-fn scan_findings(scan: &LogScan) -> Vec<Finding> {
+/// Turns the picked lines of one scan into `logs.*` findings.
+pub(crate) fn scan_findings(scan: &LogScan) -> Vec<Finding> {
     let path = scan.file.display().to_string();
     let mut findings = Vec::new();
     let kinds: [(&str, Severity, &[LineKind]); 3] = [
@@ -78,7 +79,8 @@ fn scan_findings(scan: &LogScan) -> Vec<Finding> {
     findings
 }
 
-fn error_finding(error: &LogError, file: &str) -> Finding {
+/// Turns a failure to scan `file` into a `logs.missing` or `logs.unreadable` finding.
+pub(crate) fn error_finding(error: &LogError, file: &str) -> Finding {
     let evidence = json!({ "path": file, "detail": error.to_string() });
     match error {
         LogError::Missing { .. } => {

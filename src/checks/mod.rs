@@ -3,6 +3,8 @@
 pub mod disk;
 pub mod endpoint;
 pub mod logs;
+pub mod panel;
+pub mod site;
 pub mod status;
 pub mod verify;
 
@@ -65,6 +67,9 @@ impl Checks for LiveChecks {
                 Ok(output)
             }
             CheckKind::Logs => Ok(logs::run(variables)),
+            CheckKind::SiteStatus => self.runtime.block_on(site::run(variables, now)),
+            CheckKind::PanelStatus => self.runtime.block_on(panel::run_status(variables, now)),
+            CheckKind::PanelLogs => Ok(self.runtime.block_on(panel::run_logs(variables))),
         }
     }
 }
@@ -76,7 +81,7 @@ pub fn validate_variables(flow: &crate::flow::Flow, variables: &Variables) -> Re
     for state in &flow.states {
         match &state.step {
             Step::Check { check, .. } | Step::End { check: Some(check), .. } => match check {
-                CheckKind::Status => {
+                CheckKind::Status | CheckKind::PanelStatus => {
                     endpoint::target(variables)?;
                     variables.path("cert_file")?;
                     variables.path("key_file")?;
@@ -90,7 +95,8 @@ pub fn validate_variables(flow: &crate::flow::Flow, variables: &Variables) -> Re
                     variables.path("cert_file")?;
                     variables.path("key_file")?;
                 }
-                CheckKind::Logs => {}
+                CheckKind::Logs | CheckKind::PanelLogs => {}
+                CheckKind::SiteStatus => site::validate(variables)?,
             },
             Step::Action { .. } => {
                 variables.seconds("action_timeout_secs")?;

@@ -14,10 +14,26 @@ pub enum CheckKind {
     Verify,
     /// Read the tail of each log file and pick the lines about TLS, certificates and panics.
     Logs,
+    /// Find the nginx server block for a domain, map its certificate files to the host, and
+    /// compare them with what the port serves.
+    SiteStatus,
+    /// Everything `status` does, plus the 1Panel settings database: the third copy of the
+    /// certificate, HTTPS turned off, a restart loop and the renewal timeline.
+    PanelStatus,
+    /// Read the panel's logs, their newest rotated copies and the unit's journal.
+    PanelLogs,
 }
 
 impl CheckKind {
-    pub const ALL: [CheckKind; 4] = [CheckKind::Status, CheckKind::Disk, CheckKind::Verify, CheckKind::Logs];
+    pub const ALL: [CheckKind; 7] = [
+        CheckKind::Status,
+        CheckKind::Disk,
+        CheckKind::Verify,
+        CheckKind::Logs,
+        CheckKind::SiteStatus,
+        CheckKind::PanelStatus,
+        CheckKind::PanelLogs,
+    ];
 
     /// Parses the name a flow file uses.
     pub fn from_name(name: &str) -> Option<CheckKind> {
@@ -30,6 +46,9 @@ impl CheckKind {
             CheckKind::Disk => "disk",
             CheckKind::Verify => "verify",
             CheckKind::Logs => "logs",
+            CheckKind::SiteStatus => "site-status",
+            CheckKind::PanelStatus => "panel-status",
+            CheckKind::PanelLogs => "panel-logs",
         }
     }
 
@@ -40,6 +59,27 @@ impl CheckKind {
             CheckKind::Disk => &["valid", "invalid"],
             CheckKind::Verify => &["serving-disk-cert", "still-stale", "file-bad", "unreachable"],
             CheckKind::Logs => &["found", "clean"],
+            CheckKind::SiteStatus => &[
+                "healthy",
+                "stale",
+                "wrong-file",
+                "chain-incomplete",
+                "sni-fallthrough",
+                "stale-inode",
+                "file-bad",
+                "config-unknown",
+                "unreachable",
+            ],
+            CheckKind::PanelStatus => &[
+                "healthy",
+                "stale",
+                "file-bad",
+                "unreachable",
+                "file-behind-db",
+                "ssl-disabled",
+                "restart-loop",
+            ],
+            CheckKind::PanelLogs => &["found", "clean"],
         }
     }
 
@@ -62,6 +102,36 @@ impl CheckKind {
                 "verify_interval_secs",
             ],
             CheckKind::Logs => &["log_files"],
+            CheckKind::SiteStatus => &[
+                "domain",
+                "host",
+                "port",
+                "container",
+                "nginx_dump_command",
+                "conf_file",
+                "expected_cert_file",
+                "test_command",
+                "reload_command",
+                "log_files",
+                "ca_file",
+                "timeout_secs",
+                "action_timeout_secs",
+            ],
+            CheckKind::PanelStatus => &[
+                "host",
+                "port",
+                "server_name",
+                "cert_file",
+                "key_file",
+                "ca_file",
+                "timeout_secs",
+                "db_file",
+                "ssl_db_file",
+                "panel_version",
+                "unit",
+                "log_files",
+            ],
+            CheckKind::PanelLogs => &["log_files", "unit"],
         }
     }
 }
@@ -79,10 +149,14 @@ pub const ACTION_VARIABLES: &[&str] = &["action_timeout_secs"];
 /// the checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum BuiltinAction {}
+pub enum BuiltinAction {
+    /// Write the panel certificate from its database row into `cert_file` and `key_file`,
+    /// keeping a backup of the pair it replaces.
+    PanelSyncFiles,
+}
 
 impl BuiltinAction {
-    pub const ALL: [BuiltinAction; 0] = [];
+    pub const ALL: [BuiltinAction; 1] = [BuiltinAction::PanelSyncFiles];
 
     /// Parses the name a flow file uses.
     pub fn from_name(name: &str) -> Option<BuiltinAction> {
@@ -90,11 +164,15 @@ impl BuiltinAction {
     }
 
     pub fn name(self) -> &'static str {
-        match self {}
+        match self {
+            BuiltinAction::PanelSyncFiles => "panel-sync-files",
+        }
     }
 
     /// Flow variables the operation reads; a flow that uses it must declare them.
     pub fn variables(self) -> &'static [&'static str] {
-        match self {}
+        match self {
+            BuiltinAction::PanelSyncFiles => &["db_file", "ssl_db_file", "cert_file", "key_file"],
+        }
     }
 }

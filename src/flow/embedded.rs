@@ -2,7 +2,10 @@
 
 use super::{Flow, FlowErrors};
 
-const EMBEDDED: &[(&str, &str)] = &[("panel", include_str!("../../flows/panel.toml"))];
+const EMBEDDED: &[(&str, &str)] = &[
+    ("panel", include_str!("../../flows/panel.toml")),
+    ("website", include_str!("../../flows/website.toml")),
+];
 
 /// Names of the flows compiled into the binary.
 pub fn embedded_names() -> impl Iterator<Item = &'static str> {

@@ -29,6 +29,13 @@ const RENEWAL_PHRASES: &[&str] = &[
     "renewal",
     "开始更新系统证书",
     "更新系统证书成功",
+    // The per-certificate log (`log/ssl/<domain>-ssl-<id>.log`) of 1Panel v1.10 in English,
+    // and the lines of lego, the ACME client that writes there too.
+    "applying for certificate",
+    "certificate successful",
+    "certificate failed",
+    "acme: obtaining bundled san certificate",
+    "server responded with a certificate",
 ];
 
 /// Words in renewal lines that report a failure.
@@ -262,6 +269,27 @@ mod tests {
                 "2026/11/30 03:00:02 [emerg] 1#1: unknown directive \"ssl_certificat\" in /etc/nginx/conf.d/a.conf:12",
                 LineKind::Error,
             ),
+        ];
+
+        for (line, expected) in cases {
+            assert_eq!(classify(line), Some(*expected), "line: {line}");
+        }
+    }
+
+    #[test]
+    fn classify_recognises_certificate_log_lines() {
+        let cases: &[(&str, LineKind)] = &[
+            (
+                "2026/11/30 02:00:00 Start applying for certificate, domain name [panel.example.com] application method [DNS account]",
+                LineKind::Renewal,
+            ),
+            ("2026/11/30 02:00:20 Application for [panel.example.com] certificate successful! !", LineKind::Renewal),
+            ("2026/11/30 02:00:20 Application for [panel.example.com] certificate failed, timeout", LineKind::Error),
+            ("2026/11/30 02:00:00 开始申请证书,域名 [panel.example.com] 申请方式 [DNS 账号]", LineKind::Renewal),
+            ("2026/11/30 02:00:20 申请 [panel.example.com] 证书成功！！", LineKind::Renewal),
+            ("2026/11/30 02:00:20 申请  [panel.example.com] 证书失败, timeout", LineKind::Error),
+            ("2026/11/30 02:00:05 [INFO] [panel.example.com] acme: Obtaining bundled SAN certificate", LineKind::Renewal),
+            ("2026/11/30 02:00:19 [INFO] [panel.example.com] Server responded with a certificate.", LineKind::Renewal),
         ];
 
         for (line, expected) in cases {

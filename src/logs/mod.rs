@@ -124,6 +124,22 @@ pub fn scan_log(path: &Path, max_bytes: u64, max_lines: usize) -> Result<LogScan
     })
 }
 
+/// Picks lines from log text that did not come from a file, such as `journalctl` output;
+/// `source` names the text in the scan.
+pub fn scan_text(source: PathBuf, bytes: &[u8], max_lines: usize) -> LogScan {
+    let (lines, picked_total) = pick_lines(bytes, max_lines);
+    let size = bytes.len() as u64;
+
+    LogScan {
+        file: source,
+        file_size: size,
+        bytes_read: size,
+        truncated: false,
+        lines,
+        picked_total,
+    }
+}
+
 /// Returns the size of the regular file at `path`, rejecting directories and special
 /// files such as FIFOs, whose `open` or `read` could block forever.
 fn regular_file_size(path: &Path) -> Result<u64, LogError> {
