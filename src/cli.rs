@@ -29,6 +29,11 @@ pub enum Command {
     #[command(subcommand)]
     Flows(FlowsCommand),
     Demo(DemoArgs),
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    Man,
 
     /// Runs the demo HTTPS server process (used by `certwiz demo`).
     #[command(name = "__demo-server", hide = true)]
@@ -53,6 +58,15 @@ pub struct RunArgs {
 
     #[arg(long)]
     pub json: bool,
+
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    #[arg(long)]
+    pub redact: bool,
+
+    #[arg(long, value_name = "FILE")]
+    pub record_answers: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -131,6 +145,8 @@ pub fn main() -> ExitCode {
         Command::Diagnose(args) => commands::diagnose(&args, styles),
         Command::Flows(command) => commands::flows(&command, styles),
         Command::Demo(args) => demo::scenario::run(&args, styles),
+        Command::Completions { shell } => commands::completions(shell),
+        Command::Man => commands::man(),
         Command::DemoServer(args) => return demo::server::run(args),
         Command::DemoRestart(args) => return demo::restart::run(args),
     };

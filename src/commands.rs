@@ -1,19 +1,26 @@
-//! The `diagnose` and `flows` commands: load inputs, run, print, pick the exit code.
+//! The `diagnose`, `flows`, `completions` and `man` commands: load inputs, run, print, write
+//! the report files, pick the exit code.
 
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 
+use clap::CommandFactory;
 use rust_i18n::t;
 
 use crate::answers::Answers;
 use crate::checks::{self, LiveChecks};
-use crate::cli::{DiagnoseArgs, FlowFormat, FlowsCommand, RunArgs};
+use crate::cli::{Cli, DiagnoseArgs, FlowFormat, FlowsCommand, RunArgs};
 use crate::exit;
 use crate::flow::{self, Flow, Step};
 use crate::i18n::Lang;
 use crate::panel;
-use crate::prompt::TerminalPrompter;
+use crate::prompt::{Prompter, TerminalPrompter};
+use crate::report::filter::{FilteredWriter, RedactingPrompter};
+use crate::report::output::{self, OutputError, Outputs, ReportFile};
+use crate::report::redact::{self, Redactor, SharedRedactor};
+use crate::report::snapshot::Subscription;
 use crate::report::Report;
-use crate::run::{Session, Settings};
+use crate::run::{Ended, Session, Settings};
 use crate::style::Styles;
 use crate::transcript::Transcript;
 use crate::variables::{parse_assignment, Variables};
@@ -39,41 +46,63 @@ fn load_flow(args: &DiagnoseArgs) -> Result<Flow, String> {
 }
 
 pub fn diagnose(args: &DiagnoseArgs, styles: Styles) -> u8 {
+    // Errors echo values from the command line, so `--redact` applies to them as well.
+    let fail = |message: &str| {
+        let mut redactor = args.run.redact.then(Redactor::for_this_machine);
+        let message = match redactor.as_mut() {
+            Some(redactor) => redactor.redact(message),
+            None => redact::scrub_private_keys(message),
+        };
+        invalid_input(styles, &message)
+    };
+
     let flow = match load_flow(args) {
         Ok(flow) => flow,
-        Err(message) => return invalid_input(styles, &message),
+        Err(message) => return fail(&message),
     };
 
     let mut overrides = Vec::new();
     for text in &args.set {
         match parse_assignment(text) {
             Ok(pair) => overrides.push(pair),
-            Err(error) => return invalid_input(styles, &error.to_string()),
+            Err(error) => return fail(&error.to_string()),
         }
     }
     if !args.root.is_dir() {
-        return invalid_input(styles, &t!("cli.root_missing", path = args.root.display()));
+        return fail(&t!("cli.root_missing", path = args.root.display()));
     }
     let install = panel::detect(&args.root);
     let facts = panel::facts(&args.root, install.as_ref());
     let variables = match Variables::resolve(&flow, &facts, &overrides) {
         Ok(variables) => variables,
-        Err(error) => return invalid_input(styles, &error.to_string()),
+        Err(error) => return fail(&error.to_string()),
     };
     execute(&flow, &variables, &args.run, styles)
 }
 
-/// Runs `flow` with `variables` and prints the outcome; shared by `diagnose` and `demo`.
+/// Runs `flow` with `variables`, prints the outcome and writes the requested files; shared by
+/// `diagnose` and `demo`.
 pub fn execute(flow: &Flow, variables: &Variables, run: &RunArgs, styles: Styles) -> u8 {
+    let redactor: Option<SharedRedactor> = run.redact.then(|| {
+        let mut redactor = Redactor::for_this_machine();
+        redactor.learn_variables(variables.iter());
+        Arc::new(Mutex::new(redactor))
+    });
+    let fail = |message: &str| invalid_input(styles, &filter_message(redactor.as_ref(), message));
+
     if let Err(error) = checks::validate_variables(flow, variables) {
-        return invalid_input(styles, &error.to_string());
+        return fail(&error.to_string());
     }
     let answers = match &run.answers {
         Some(path) => match Answers::load(path, flow) {
             Ok(answers) => answers,
-            Err(error) => return invalid_input(styles, &error.to_string()),
+            Err(error) => return fail(&error.to_string()),
         },
         None => Answers::default(),
+    };
+    let outputs = match plan_outputs(run, flow, redactor.clone()) {
+        Ok(outputs) => Arc::new(outputs),
+        Err(error) => return fail(&error.to_string()),
     };
 
     let lang = Lang::current();
@@ -81,30 +110,129 @@ pub fn execute(flow: &Flow, variables: &Variables, run: &RunArgs, styles: Styles
     let interactive = terminal && !run.non_interactive;
     let mut checks = match LiveChecks::new() {
         Ok(checks) => checks,
-        Err(error) => return invalid_input(styles, &error.to_string()),
+        Err(error) => return fail(&error.to_string()),
     };
-    let mut prompter = TerminalPrompter::new(styles, t!("run.select_help").into_owned());
-    let mut transcript = Transcript::new(styles, lang, Box::new(std::io::stderr()));
+    let mut terminal_prompter = TerminalPrompter::new(styles, t!("run.select_help").into_owned());
+    let mut redacting_prompter;
+    let prompter: Option<&mut dyn Prompter> = match (interactive, &redactor) {
+        (false, _) => None,
+        (true, Some(redactor)) => {
+            redacting_prompter = RedactingPrompter::new(&mut terminal_prompter, Arc::clone(redactor));
+            Some(&mut redacting_prompter)
+        }
+        (true, None) => Some(&mut terminal_prompter),
+    };
+    let stderr = FilteredWriter::new(std::io::stderr(), redactor.clone());
+    let mut transcript = Transcript::new(styles, lang, Box::new(stderr));
 
     crate::interrupt::install();
+    let (subscription, hook) = watch_run(&outputs);
     let session = Session {
         flow,
         variables: variables.clone(),
         checks: &mut checks,
-        prompter: if interactive { Some(&mut prompter) } else { None },
+        prompter,
         settings: Settings { answers, assume_yes: run.yes, spinner: std::io::stderr().is_terminal() },
         transcript: &mut transcript,
     };
-    let ended = match session.run() {
-        Ok(ended) => ended,
-        Err(error) => return invalid_input(styles, &error.to_string()),
-    };
+    let result = session.run();
+    drop(subscription);
+    if let Some(hook) = hook {
+        crate::interrupt::remove(hook);
+    }
+    drop(transcript);
 
-    print_result(&ended.report, run.json, styles);
-    if ended.interrupted {
+    match result {
+        Ok(ended) => finish(ended, &outputs, run, styles),
+        Err(error) => fail(&error.to_string()),
+    }
+}
+
+/// Prints the outcome, writes the requested files and returns the exit code; exits with 130
+/// instead when Ctrl-C ended the run.
+fn finish(ended: Ended, outputs: &Outputs, run: &RunArgs, styles: Styles) -> u8 {
+    // A signal during the last state ends the run normally, but it is still an interruption.
+    let interrupted = ended.interrupted || crate::interrupt::interrupted();
+    let mut report = ended.report;
+    report.interrupted = interrupted;
+    if interrupted && report.next_step.is_empty() {
+        report.next_step = t!("report.partial_next_step").into_owned();
+    }
+
+    let shareable = outputs.shareable(&report);
+    print_result(&shareable, run.json, styles);
+    let code = match outputs.write_files(&shareable) {
+        Ok(()) => {
+            announce_files(outputs);
+            shareable.outcome.exit_code()
+        }
+        Err(error) => invalid_input(styles, &filter_message(outputs.redactor.as_ref(), &error.to_string())),
+    };
+    if interrupted {
         crate::interrupt::exit_interrupted();
     }
-    ended.report.outcome.exit_code()
+    code
+}
+
+/// Follows the run so that Ctrl-C can still write the files: keeps the latest published
+/// report and registers a hook that writes it. Returns the subscription and the hook id.
+fn watch_run(outputs: &Arc<Outputs>) -> (Subscription, Option<u64>) {
+    let latest: Arc<Mutex<Option<Report>>> = Arc::new(Mutex::new(None));
+    let subscription = follow_run(Arc::clone(&latest), outputs.redactor.clone());
+    let hook = outputs.writes_files().then(|| {
+        let outputs = Arc::clone(outputs);
+        crate::interrupt::on_interrupt(move || write_partial(&outputs, &latest))
+    });
+    (subscription, hook)
+}
+
+/// Checks `--report` and `--record-answers` before anything runs, so a typo costs no diagnosis.
+fn plan_outputs(run: &RunArgs, flow: &Flow, redactor: Option<SharedRedactor>) -> Result<Outputs, OutputError> {
+    let report_file = run.report.as_deref().map(ReportFile::parse).transpose()?;
+    if let Some(path) = &run.record_answers {
+        output::check_answers_path(path)?;
+    }
+    Ok(Outputs { report_file, answers_file: run.record_answers.clone(), redactor, flow: flow.clone() })
+}
+
+/// Keeps the latest state of the report for the Ctrl-C hook, and teaches the redactor the
+/// names the run finds (certificate SANs) before the transcript prints them.
+fn follow_run(latest: Arc<Mutex<Option<Report>>>, redactor: Option<SharedRedactor>) -> Subscription {
+    Subscription::start(move |report| {
+        if let Some(redactor) = &redactor {
+            redact::lock(redactor).learn_report(report);
+        }
+        *latest.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(report.clone());
+    })
+}
+
+/// Writes the files of a run that Ctrl-C ended, from the last published report.
+fn write_partial(outputs: &Outputs, latest: &Mutex<Option<Report>>) {
+    let snapshot = latest.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    let Some(snapshot) = snapshot else { return };
+    if let Err(error) = outputs.write_partial(&snapshot) {
+        let message = filter_message(outputs.redactor.as_ref(), &error.to_string());
+        eprintln!("{} {message}", t!("cli.error_prefix"));
+    }
+}
+
+/// Tells on stderr where the files went.
+fn announce_files(outputs: &Outputs) {
+    let redactor = outputs.redactor.as_ref();
+    if let Some(file) = &outputs.report_file {
+        eprintln!("{}", filter_message(redactor, &t!("report.written", path = file.path.display())));
+    }
+    if let Some(path) = &outputs.answers_file {
+        eprintln!("{}", filter_message(redactor, &t!("report.answers_written", path = path.display())));
+    }
+}
+
+/// Removes private keys from a message for the terminal, and redacts it when asked.
+fn filter_message(redactor: Option<&SharedRedactor>, message: &str) -> String {
+    match redactor {
+        Some(redactor) => redact::lock(redactor).redact(message),
+        None => redact::scrub_private_keys(message),
+    }
 }
 
 /// Prints the JSON report, or the verdict for people, on stdout.
@@ -120,16 +248,10 @@ fn print_result(report: &Report, json: bool, styles: Styles) {
             crate::report::Outcome::Healthy | crate::report::Outcome::Resolved => styles.good(&outcome),
             _ => styles.bad(&outcome),
         };
-        writeln!(
-            stdout,
-            "\n{} {outcome}: {}\n{} {}\n{} {}",
-            styles.heading(&t!("summary.verdict")),
-            report.verdict,
-            styles.heading(&t!("summary.next_step")),
-            report.next_step,
-            styles.heading(&t!("summary.path")),
-            report.path.join(" → "),
-        )
+        let verdict = t!("report.summary.verdict", heading = styles.heading(&t!("summary.verdict")), outcome = outcome, verdict = &report.verdict);
+        let next_step = t!("report.summary.line", heading = styles.heading(&t!("summary.next_step")), text = &report.next_step);
+        let path = t!("report.summary.line", heading = styles.heading(&t!("summary.path")), text = report.path.join(" → "));
+        writeln!(stdout, "\n{verdict}\n{next_step}\n{path}")
     };
 }
 
@@ -203,4 +325,46 @@ fn kind_name(step: &Step) -> &'static str {
         Step::Action { .. } => "action",
         Step::End { .. } => "end",
     }
+}
+
+/// Prints a completion script for `shell`, with the help texts in the user's language.
+pub fn completions(shell: clap_complete::Shell) -> u8 {
+    let mut command = crate::help::localize(without_hidden_commands(Cli::command()));
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "certwiz", &mut script);
+    write_stdout(&script)
+}
+
+/// Returns `command` without its hidden subcommands (the demo's helper processes), which
+/// clap_complete would otherwise offer.
+fn without_hidden_commands(command: clap::Command) -> clap::Command {
+    let mut visible = clap::Command::new(command.get_name().to_string());
+    if let Some(version) = command.get_version() {
+        visible = visible.version(version.to_string());
+    }
+    for arg in command.get_arguments() {
+        visible = visible.arg(arg.clone());
+    }
+    for subcommand in command.get_subcommands().filter(|subcommand| !subcommand.is_hide_set()) {
+        visible = visible.subcommand(subcommand.clone());
+    }
+    visible
+}
+
+/// Prints the man page as roff, with the texts in the user's language.
+pub fn man() -> u8 {
+    let command = crate::help::localize(Cli::command());
+    let mut page = Vec::new();
+    if let Err(error) = clap_mangen::Man::new(command).render(&mut page) {
+        eprintln!("{} {error}", t!("cli.error_prefix"));
+        return exit::PROBLEM;
+    }
+    write_stdout(&page)
+}
+
+/// Writes generated text to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
+    exit::OK
 }

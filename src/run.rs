@@ -71,8 +71,15 @@ impl Session<'_> {
 
         let mut at = self.flow.start;
         for step in 1..=engine::MAX_STEPS {
+            // Ctrl-C arrived while the previous state ran: take no further step.
+            if crate::interrupt::interrupted() {
+                report.outcome = Outcome::Aborted;
+                report.verdict = t!("run.interrupted").into_owned();
+                return Ok(Ended { report, interrupted: true });
+            }
             let state = self.flow.state(at);
             report.path.push(state.id.clone());
+            crate::report::snapshot::publish(&report);
             self.transcript.state(step, state);
 
             match self.visit(state, &mut report)? {
@@ -145,13 +152,16 @@ impl Session<'_> {
             report.variables.insert(name.clone(), value.clone());
         }
 
-        self.record_findings(state, output.findings.clone(), report);
+        // Certificates are recorded and published first, so that `--redact` has learnt their
+        // names before the findings that mention them are printed.
         if let Some(served) = &output.served {
             report.record_served(served.clone());
         }
         if let Some(disk) = &output.disk {
             report.certificates.disk = Some(disk.clone());
         }
+        crate::report::snapshot::publish(report);
+        self.record_findings(state, output.findings.clone(), report);
         for scan in &output.logs {
             self.show_log_lines(scan);
         }
@@ -254,6 +264,13 @@ impl Session<'_> {
         }
 
         let timeout = self.variables.seconds("action_timeout_secs")?;
+        crate::report::snapshot::publish(report);
+        if crate::interrupt::interrupted() {
+            let mut record = ActionRecord::declined(&state.id, argv);
+            record.approved = true;
+            report.actions.push(record);
+            return Ok(Next::Interrupt);
+        }
         let progress = self.progress(&t!("progress.running", command = argv.join(" ")));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
         let result = match runtime {
@@ -341,7 +358,10 @@ impl Session<'_> {
             }
         }
 
+        crate::report::snapshot::publish(report);
+        let progress = self.progress(state.title.get(self.transcript.lang));
         let applied = builtin::apply(action, &self.variables);
+        drop(progress);
         self.record_findings(state, applied.findings, report);
         let record = ActionRecord::builtin(&state.id, action.name(), applied.operations, true, Some(applied.success));
         report.actions.push(record);

@@ -1,8 +1,19 @@
-//! The report of one run: what was visited, found, asked and done, as JSON and as text.
+//! The report of one run: what was visited, found, asked and done, as JSON and as Markdown.
+//!
+//! `docs/report-schema.md` documents every JSON field; a test compares it with real runs.
+
+pub mod filter;
+pub mod markdown;
+pub mod output;
+pub mod redact;
+pub mod snapshot;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use crate::action::CommandOutcome;
 use crate::certs::CertSummary;
@@ -148,6 +159,12 @@ pub struct Report {
     pub certwiz_version: String,
     pub flow: String,
     pub lang: Lang,
+    /// When the run started, RFC 3339 in UTC.
+    pub started_at: String,
+    /// Host names, addresses and user names were replaced by placeholders (`--redact`).
+    pub redacted: bool,
+    /// Ctrl-C ended the run; the report holds what happened until then.
+    pub interrupted: bool,
     pub outcome: Outcome,
     /// State ids in visiting order.
     pub path: Vec<String>,
@@ -168,6 +185,9 @@ impl Report {
             certwiz_version: env!("CARGO_PKG_VERSION").to_string(),
             flow: flow.to_string(),
             lang,
+            started_at: now_rfc3339(),
+            redacted: false,
+            interrupted: false,
             outcome: Outcome::Aborted,
             path: Vec::new(),
             verdict: String::new(),
@@ -196,4 +216,72 @@ impl Report {
         // Every field is a plain string, number, list or map, so serialisation cannot fail.
         serde_json::to_string_pretty(self).expect("report serialises to JSON")
     }
+
+    /// Returns a copy fit to leave the machine: private key blocks are always removed, and with
+    /// a `redactor` host names, addresses, user names and home directories become placeholders.
+    pub fn shareable(&self, redactor: Option<&mut redact::Redactor>) -> Report {
+        let mut copy = self.clone();
+        match redactor {
+            Some(redactor) => {
+                redactor.learn_report(self);
+                copy.edit_strings(&mut |text| redactor.redact(text));
+                copy.redacted = true;
+            }
+            None => copy.edit_strings(&mut |text| redact::scrub_private_keys(text)),
+        }
+        copy
+    }
+
+    /// Applies `edit` to every string that can hold names, addresses, paths or pasted text.
+    /// Ids, fingerprints, serials and dates are left alone.
+    fn edit_strings(&mut self, edit: &mut dyn FnMut(&str) -> String) {
+        self.verdict = edit(&self.verdict);
+        self.next_step = edit(&self.next_step);
+        for finding in &mut self.findings {
+            finding.message = edit(&finding.message);
+            edit_json(&mut finding.evidence, edit);
+        }
+        for action in &mut self.actions {
+            edit_all(&mut action.command, edit);
+            edit_all(&mut action.operations, edit);
+            action.stdout_tail = edit(&action.stdout_tail);
+            action.stderr_tail = edit(&action.stderr_tail);
+        }
+        let certificates = &mut self.certificates;
+        for summary in [&mut certificates.served, &mut certificates.served_initially, &mut certificates.disk].into_iter().flatten() {
+            summary.subject = edit(&summary.subject);
+            summary.issuer = edit(&summary.issuer);
+            edit_all(&mut summary.sans, edit);
+        }
+        for scan in &mut self.logs {
+            scan.file = PathBuf::from(edit(&scan.file.to_string_lossy()));
+            for line in &mut scan.lines {
+                line.text = edit(&line.text);
+            }
+        }
+        for value in self.variables.values_mut() {
+            *value = edit(value);
+        }
+    }
+}
+
+fn edit_all(texts: &mut [String], edit: &mut dyn FnMut(&str) -> String) {
+    for text in texts {
+        *text = edit(text);
+    }
+}
+
+/// Applies `edit` to every string value inside `value`; object keys are field names and stay.
+fn edit_json(value: &mut serde_json::Value, edit: &mut dyn FnMut(&str) -> String) {
+    match value {
+        serde_json::Value::String(text) => *text = edit(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| edit_json(item, edit)),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(|field| edit_json(field, edit)),
+        _ => {}
+    }
+}
+
+fn now_rfc3339() -> String {
+    // Formatting the current UTC time as RFC 3339 only fails for years beyond 9999.
+    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
 }
