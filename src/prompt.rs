@@ -4,6 +4,8 @@ use inquire::error::InquireError;
 use inquire::ui::RenderConfig;
 use inquire::{Confirm, Select};
 
+use rust_i18n::t;
+
 use crate::style::Styles;
 
 /// What the person at the terminal did with a prompt.
@@ -37,6 +39,15 @@ impl TerminalPrompter {
     }
 }
 
+/// Reads a yes or no typed in English or Chinese.
+fn parse_yes_no(text: &str) -> Result<bool, ()> {
+    match text.trim().to_lowercase().as_str() {
+        "y" | "yes" | "是" | "是的" | "好" => Ok(true),
+        "n" | "no" | "否" | "不" | "不是" => Ok(false),
+        _ => Err(()),
+    }
+}
+
 fn reply<T>(result: Result<T, InquireError>) -> Reply<T> {
     match result {
         Ok(value) => Reply::Answer(value),
@@ -62,7 +73,37 @@ impl Prompter for TerminalPrompter {
     }
 
     fn confirm(&mut self, message: &str) -> Reply<bool> {
-        let confirm = Confirm::new(message).with_default(false).with_render_config(self.render);
+        let yes = t!("prompt.yes").into_owned();
+        let no = t!("prompt.no").into_owned();
+        let help = t!("prompt.confirm_help").into_owned();
+        let error = t!("prompt.confirm_error").into_owned();
+        let formatter = |answer: bool| if answer { yes.clone() } else { no.clone() };
+        let default_formatter = |_: bool| t!("prompt.default_no").into_owned();
+
+        let confirm = Confirm::new(message)
+            .with_default(false)
+            .with_render_config(self.render)
+            .with_help_message(&help)
+            .with_error_message(&error)
+            .with_parser(&parse_yes_no)
+            .with_formatter(&formatter)
+            .with_default_value_formatter(&default_formatter);
         reply(confirm.prompt())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_yes_no;
+
+    #[test]
+    fn yes_no_accepts_both_languages() {
+        for text in ["y", "Yes", " 是 "] {
+            assert_eq!(parse_yes_no(text), Ok(true), "{text}");
+        }
+        for text in ["n", "NO", "否"] {
+            assert_eq!(parse_yes_no(text), Ok(false), "{text}");
+        }
+        assert_eq!(parse_yes_no("maybe"), Err(()));
     }
 }
