@@ -46,8 +46,19 @@ pub struct Ended {
 enum Next {
     Go(StateIndex),
     Finish,
-    Abort,
+    Abort(Stop),
     Interrupt,
+}
+
+/// Reason a run stops at a question or action before an end state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// A non-interactive run had no answer or approval for the state.
+    Unanswered,
+    /// The user pressed Escape at the prompt.
+    Cancelled,
+    /// The user or the answers file declined the action.
+    Declined,
 }
 
 pub struct Session<'a> {
@@ -80,15 +91,24 @@ impl Session<'_> {
             let state = self.flow.state(at);
             report.path.push(state.id.clone());
             crate::report::snapshot::publish(&report);
-            self.transcript.state(step, state);
+            // A prompt shows the question's text itself, so the transcript does not repeat it.
+            let prompted = matches!(state.step, Step::Question { .. })
+                && self.prompter.is_some()
+                && self.settings.answers.get(&state.id).is_none();
+            self.transcript.state(step, state, !prompted);
 
             match self.visit(state, &mut report)? {
                 Next::Go(next) => at = next,
                 Next::Finish => return Ok(Ended { report, interrupted: false }),
-                Next::Abort => {
+                Next::Abort(stop) => {
                     report.outcome = Outcome::Aborted;
-                    report.verdict = t!("run.aborted.verdict").into_owned();
-                    report.next_step = t!("run.aborted.next_step").into_owned();
+                    report.verdict = aborted_verdict(state, &report);
+                    report.next_step = match stop {
+                        Stop::Unanswered => t!("run.aborted.next_step"),
+                        Stop::Cancelled => t!("run.cancelled.next_step", id = &state.id),
+                        Stop::Declined => t!("run.declined.next_step", id = &state.id),
+                    }
+                    .into_owned();
                     return Ok(Ended { report, interrupted: false });
                 }
                 Next::Interrupt => {
@@ -200,7 +220,7 @@ impl Session<'_> {
             let options: Vec<String> = choices.iter().map(|choice| choice.text.get(lang).to_string()).collect();
             match prompter.select(message, &options, default) {
                 Reply::Answer(index) => (index, AnswerSource::Prompt),
-                Reply::Cancelled => return Ok(self.unanswered(state, choices, report)),
+                Reply::Cancelled => return Ok(self.cancelled(state, report)),
                 Reply::Interrupted => return Ok(Next::Interrupt),
             }
         } else if let Some(index) = default {
@@ -211,12 +231,15 @@ impl Session<'_> {
 
         let choice = &choices[index];
         let source_text = match source {
-            AnswerSource::Prompt => t!("run.answer_source.prompt"),
-            AnswerSource::AnswersFile => t!("run.answer_source.answers_file"),
-            AnswerSource::Default => t!("run.answer_source.default"),
-            AnswerSource::Yes => t!("run.answer_source.yes"),
+            // The prompt has already shown the chosen answer.
+            AnswerSource::Prompt => None,
+            AnswerSource::AnswersFile => Some(t!("run.answer_source.answers_file")),
+            AnswerSource::Default => Some(t!("run.answer_source.default")),
+            AnswerSource::Yes => Some(t!("run.answer_source.yes")),
         };
-        self.transcript.note(&format!("→ {} ({source_text})", choice.text.get(lang)));
+        if let Some(source_text) = source_text {
+            self.transcript.note(&t!("run.answer_line", choice = choice.text.get(lang), source = source_text));
+        }
         report.answers.push(AnswerRecord { question: state.id.clone(), choice: choice.id.clone(), source });
         Ok(Next::Go(engine::next(self.flow, self.index(state), Input::Choice(&choice.id))?))
     }
@@ -230,7 +253,18 @@ impl Session<'_> {
             json!({ "question": state.id, "choices": known }),
         );
         self.record_findings(state, vec![finding], report);
-        Next::Abort
+        Next::Abort(Stop::Unanswered)
+    }
+
+    fn cancelled(&mut self, state: &State, report: &mut Report) -> Next {
+        let finding = Finding::new(
+            "run.cancelled",
+            Severity::Info,
+            t!("run.cancelled", id = &state.id),
+            json!({ "state": state.id }),
+        );
+        self.record_findings(state, vec![finding], report);
+        Next::Abort(Stop::Cancelled)
     }
 
     fn action(&mut self, state: &State, command_variable: &str, requires_valid_files: bool, report: &mut Report) -> Result<Next, RunError> {
@@ -253,9 +287,9 @@ impl Session<'_> {
         self.transcript.command(&argv);
         match self.consent(state, &argv, report) {
             Consent::Approved => {}
-            Consent::Declined => {
+            Consent::Declined(stop) => {
                 report.actions.push(ActionRecord::declined(&state.id, argv));
-                return Ok(Next::Abort);
+                return Ok(Next::Abort(stop));
             }
             Consent::Interrupted => {
                 report.actions.push(ActionRecord::declined(&state.id, argv));
@@ -348,9 +382,9 @@ impl Session<'_> {
         }
         match self.consent(state, &operations, report) {
             Consent::Approved => {}
-            Consent::Declined => {
+            Consent::Declined(stop) => {
                 report.actions.push(ActionRecord::builtin(&state.id, action.name(), operations, false, None));
-                return Ok(Next::Abort);
+                return Ok(Next::Abort(stop));
             }
             Consent::Interrupted => {
                 report.actions.push(ActionRecord::builtin(&state.id, action.name(), operations, false, None));
@@ -393,7 +427,7 @@ impl Session<'_> {
                 json!({ "action": state.id, "command": argv }),
             );
             self.record_findings(state, vec![finding], report);
-            return Consent::Declined;
+            return Consent::Declined(Stop::Unanswered);
         };
 
         let choice = if approved { "yes" } else { "no" };
@@ -402,15 +436,31 @@ impl Session<'_> {
             Consent::Approved
         } else {
             self.transcript.note(&t!("run.action.declined"));
-            Consent::Declined
+            Consent::Declined(Stop::Declined)
         }
     }
 }
 
 enum Consent {
     Approved,
-    Declined,
+    Declined(Stop),
     Interrupted,
+}
+
+/// Names the state the run stopped at and the problems found so far, so an aborted run still
+/// tells what the checks established.
+fn aborted_verdict(state: &State, report: &Report) -> String {
+    let problems: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Error && !finding.id.starts_with("run."))
+        .map(|finding| finding.id.as_str())
+        .collect();
+    if problems.is_empty() {
+        t!("run.aborted.verdict_clean", id = &state.id).into_owned()
+    } else {
+        t!("run.aborted.verdict", id = &state.id, findings = problems.join(", ")).into_owned()
+    }
 }
 
 fn command_finding(variable: &str, text: &str, error: &ActionError) -> Finding {

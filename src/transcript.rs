@@ -34,12 +34,13 @@ impl Transcript {
         self.line(&text);
     }
 
-    pub fn state(&mut self, step: usize, state: &State) {
+    /// Prints the heading of a visited state, and its text unless `show_text` is false.
+    pub fn state(&mut self, step: usize, state: &State, show_text: bool) {
         let heading = format!("[{step}] {} · {}", state.id, state.title.get(self.lang));
         let heading = self.styles.heading(&heading);
         self.line("");
         self.line(&heading);
-        if let Some(text) = &state.text {
+        if let Some(text) = state.text.as_ref().filter(|_| show_text) {
             let text = format!("    {}", text.get(self.lang));
             self.line(&text);
         }

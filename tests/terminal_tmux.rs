@@ -136,7 +136,9 @@ fn interactive_demo_resolves_with_keys() {
 
     assert_eq!(tmux.exit_code(), 0, "{}", tmux.screen());
     let screen = tmux.screen();
-    assert!(screen.contains("→ Not sure, check everything (answered)"), "{screen}");
+    // The prompt shows the chosen answer once; the transcript does not echo it again.
+    assert!(screen.contains("> Which warning does the browser show? Not sure, check everything"), "{screen}");
+    assert!(!screen.contains("→ Not sure, check everything"), "{screen}");
     assert!(screen.contains("a fresh handshake (attempt"), "{screen}");
     assert!(screen.contains("Verdict: resolved:"), "{screen}");
 
