@@ -147,3 +147,25 @@ fn failed_verify_collects_logs_and_ends_unresolved() {
     assert_eq!(ended.report.path.last().map(String::as_str), Some("inspect-logs"));
     assert_eq!(ran, [CheckKind::PanelStatus, CheckKind::Disk, CheckKind::Verify, CheckKind::PanelLogs]);
 }
+
+#[test]
+fn declined_restart_names_state_and_problems() {
+    let prompter = ScriptedPrompter {
+        selections: VecDeque::from([Reply::Answer(3)]),
+        confirmations: VecDeque::from([Reply::Answer(false)]),
+    };
+    let (ended, _) = run(&["stale", "valid"], Some(prompter), false);
+    assert_eq!(ended.report.outcome, Outcome::Aborted);
+    assert!(ended.report.verdict.contains("`full-restart`"), "{}", ended.report.verdict);
+    assert!(ended.report.next_step.contains("You declined `full-restart`"), "{}", ended.report.next_step);
+}
+
+#[test]
+fn escape_at_question_is_cancelled_not_unanswered() {
+    let prompter = ScriptedPrompter { selections: VecDeque::from([Reply::Cancelled]), confirmations: VecDeque::new() };
+    let (ended, _) = run(&[], Some(prompter), false);
+    let ids: Vec<&str> = ended.report.findings.iter().map(|finding| finding.id.as_str()).collect();
+    assert_eq!(ids, ["run.cancelled"]);
+    assert!(ended.report.verdict.contains("no problem was found"), "{}", ended.report.verdict);
+    assert!(ended.report.next_step.contains("`warning`"), "{}", ended.report.next_step);
+}
