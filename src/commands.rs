@@ -268,12 +268,15 @@ pub fn flows(command: &FlowsCommand, styles: Styles) -> u8 {
             exit::OK
         }
         FlowsCommand::Show { name, format } => {
-            let flow = match flow::embedded(name) {
+            // A name with a path separator or a .toml extension is a flow file of the user's own.
+            let is_file = name.contains('/') || name.ends_with(".toml");
+            let loaded = if is_file { Some(Flow::load(std::path::Path::new(name))) } else { flow::embedded(name) };
+            let flow = match loaded {
                 Some(Ok(flow)) => flow,
                 Some(Err(errors)) => return invalid_input(styles, &errors.to_string()),
                 None => {
                     let known: Vec<&str> = flow::embedded_names().collect();
-                    return invalid_input(styles, &t!("cli.unknown_flow", name = name, known = known.join(", ")));
+                    return invalid_input(styles, &t!("cli.unknown_flow_show", name = name, known = known.join(", ")));
                 }
             };
             match format {
