@@ -2,7 +2,9 @@
 //! the report files, pick the exit code.
 
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, TryLockError};
+use std::time::{Duration, Instant};
 
 use clap::CommandFactory;
 use rust_i18n::t;
@@ -13,13 +15,14 @@ use crate::cli::{Cli, DiagnoseArgs, FlowFormat, FlowsCommand, RunArgs};
 use crate::exit;
 use crate::flow::{self, Flow, Step};
 use crate::i18n::Lang;
+use crate::interrupt::Signal;
 use crate::panel;
 use crate::prompt::{Prompter, TerminalPrompter};
 use crate::report::filter::{FilteredWriter, RedactingPrompter};
 use crate::report::output::{self, OutputError, Outputs, ReportFile};
 use crate::report::redact::{self, Redactor, SharedRedactor};
 use crate::report::snapshot::Subscription;
-use crate::report::Report;
+use crate::report::{Outcome, Report};
 use crate::run::{Ended, Session, Settings};
 use crate::style::Styles;
 use crate::transcript::Transcript;
@@ -101,7 +104,7 @@ pub fn execute(flow: &Flow, variables: &Variables, run: &RunArgs, styles: Styles
         None => Answers::default(),
     };
     let outputs = match plan_outputs(run, flow, redactor.clone()) {
-        Ok(outputs) => Arc::new(outputs),
+        Ok(outputs) => outputs,
         Err(error) => return fail(&error.to_string()),
     };
 
@@ -126,7 +129,8 @@ pub fn execute(flow: &Flow, variables: &Variables, run: &RunArgs, styles: Styles
     let mut transcript = Transcript::new(styles, lang, Box::new(stderr));
 
     crate::interrupt::install();
-    let (subscription, hook) = watch_run(&outputs);
+    let closing = Arc::new(Closing::new(outputs, run, styles));
+    let (subscription, hook) = watch_run(&closing);
     let session = Session {
         flow,
         variables: variables.clone(),
@@ -137,53 +141,152 @@ pub fn execute(flow: &Flow, variables: &Variables, run: &RunArgs, styles: Styles
     };
     let result = session.run();
     drop(subscription);
-    if let Some(hook) = hook {
-        crate::interrupt::remove(hook);
-    }
     drop(transcript);
 
-    match result {
-        Ok(ended) => finish(ended, &outputs, run, styles),
+    // The hook stays registered until the result is out, so a signal in between still
+    // prints it. Once the result is out, the hook does nothing.
+    let code = match result {
+        Ok(ended) => finish(ended, &closing),
         Err(error) => fail(&error.to_string()),
-    }
-}
-
-/// Prints the outcome, writes the requested files and returns the exit code; exits with 130
-/// instead when Ctrl-C ended the run.
-fn finish(ended: Ended, outputs: &Outputs, run: &RunArgs, styles: Styles) -> u8 {
-    // A signal during the last state ends the run normally, but it is still an interruption.
-    let interrupted = ended.interrupted || crate::interrupt::interrupted();
-    let mut report = ended.report;
-    report.interrupted = interrupted;
-    if interrupted && report.next_step.is_empty() {
-        report.next_step = t!("report.partial_next_step").into_owned();
-    }
-
-    let shareable = outputs.shareable(&report);
-    print_result(&shareable, run.json, styles);
-    let code = match outputs.write_files(&shareable) {
-        Ok(()) => {
-            announce_files(outputs);
-            shareable.outcome.exit_code()
-        }
-        Err(error) => invalid_input(styles, &filter_message(outputs.redactor.as_ref(), &error.to_string())),
     };
-    if interrupted {
-        crate::interrupt::exit_interrupted();
-    }
+    crate::interrupt::remove(hook);
     code
 }
 
-/// Follows the run so that Ctrl-C can still write the files: keeps the latest published
-/// report and registers a hook that writes it. Returns the subscription and the hook id.
-fn watch_run(outputs: &Arc<Outputs>) -> (Subscription, Option<u64>) {
+/// Prints the outcome, writes the requested files and returns the exit code. When a signal or
+/// Ctrl-C ended the run, exits with the signal's exit code instead.
+fn finish(ended: Ended, closing: &Closing) -> u8 {
+    let mut report = ended.report;
+    if ended.interrupted {
+        closing.mark_interrupted(&mut report);
+    } else if crate::interrupt::interrupted() {
+        // A signal during the last state ends the run normally, but it is still an
+        // interruption. The end state's verdict is kept, because its check ran.
+        report.interrupted = true;
+        if report.next_step.is_empty() {
+            report.next_step = closing.rerun_next_step();
+        }
+    }
+
+    let code = closing.emit(&report);
+    if report.interrupted || crate::interrupt::interrupted() {
+        crate::interrupt::exit_interrupted();
+    }
+    // `emit` returns `None` only after the signal hook emitted, and then the exit above ran.
+    code.unwrap_or(exit::PROBLEM)
+}
+
+/// Follows the run so that a signal can still print the result and write the files: keeps
+/// the latest published report and registers a hook that emits it. Returns the subscription
+/// and the hook id.
+fn watch_run(closing: &Arc<Closing>) -> (Subscription, u64) {
     let latest: Arc<Mutex<Option<Report>>> = Arc::new(Mutex::new(None));
-    let subscription = follow_run(Arc::clone(&latest), outputs.redactor.clone());
-    let hook = outputs.writes_files().then(|| {
-        let outputs = Arc::clone(outputs);
-        crate::interrupt::on_interrupt(move || write_partial(&outputs, &latest))
-    });
+    let subscription = follow_run(Arc::clone(&latest), closing.outputs.redactor.clone());
+    let closing = Arc::clone(closing);
+    let hook = crate::interrupt::on_interrupt(move || closing.emit_partial(&latest));
     (subscription, hook)
+}
+
+/// Maximum time that the signal hook waits for the main thread to finish printing the result
+/// and writing the files of a run that ended just before the signal.
+const EMIT_WAIT: Duration = Duration::from_secs(5);
+
+/// Prints the result and writes the files of a run, once: from the finished run, or from the
+/// last published report when a signal ends the run first.
+struct Closing {
+    outputs: Outputs,
+    json: bool,
+    styles: Styles,
+    /// Path that a rerun can pass to `--answers`: the `--record-answers` file, else the
+    /// `--answers` file.
+    resume_answers: Option<PathBuf>,
+    /// Flag set once the result is out. The lock also keeps a second emitter waiting until the
+    /// first has printed and written everything.
+    emitted: Mutex<bool>,
+}
+
+impl Closing {
+    fn new(outputs: Outputs, run: &RunArgs, styles: Styles) -> Closing {
+        let resume_answers = run.record_answers.clone().or_else(|| run.answers.clone());
+        Closing { outputs, json: run.json, styles, resume_answers, emitted: Mutex::new(false) }
+    }
+
+    /// Prints `report` and writes the files, unless that already happened. Returns the exit
+    /// code, or `None` when the result was already out.
+    fn emit(&self, report: &Report) -> Option<u8> {
+        let mut emitted = self.emitted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.emit_once(&mut emitted, report)
+    }
+
+    fn emit_once(&self, emitted: &mut bool, report: &Report) -> Option<u8> {
+        if *emitted {
+            return None;
+        }
+        *emitted = true;
+
+        let shareable = self.outputs.shareable(report);
+        print_result(&shareable, self.json, self.styles);
+        match self.outputs.write_files(&shareable) {
+            Ok(()) => {
+                announce_files(&self.outputs);
+                Some(shareable.outcome.exit_code())
+            }
+            Err(error) => {
+                let message = filter_message(self.outputs.redactor.as_ref(), &error.to_string());
+                print_stderr(&format!("{} {message}", self.styles.bad(&t!("cli.error_prefix"))));
+                Some(exit::INVALID_INPUT)
+            }
+        }
+    }
+
+    /// Emits the last published report as the result of a run that a signal ended. The signal
+    /// thread runs this as a hook.
+    fn emit_partial(&self, latest: &Mutex<Option<Report>>) {
+        // The main thread may be emitting the finished run. The exit waits until it has written
+        // the files, but at most EMIT_WAIT, because a stalled stdout could block it forever.
+        let deadline = Instant::now() + EMIT_WAIT;
+        let mut emitted = loop {
+            match self.emitted.try_lock() {
+                Ok(guard) => break guard,
+                Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                Err(TryLockError::WouldBlock) => return,
+            }
+        };
+        if *emitted {
+            return;
+        }
+
+        let snapshot = latest.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        // Without a snapshot the signal came before the first state: the report is empty.
+        let mut report = snapshot.unwrap_or_else(|| Report::new(&self.outputs.flow.id, Lang::current()));
+        self.mark_interrupted(&mut report);
+        // NOTE: a stdout that accepts no more bytes (a stopped pipe reader, a terminal paused
+        // with Ctrl-S) blocks this print, and with it the exit and the later cleanup hooks.
+        let _ = self.emit_once(&mut emitted, &report);
+    }
+
+    /// Marks `report` as ended by the signal that arrived, or by Ctrl-C at a prompt.
+    fn mark_interrupted(&self, report: &mut Report) {
+        let signal = crate::interrupt::received().unwrap_or(Signal::Interrupt);
+        report.interrupted = true;
+        report.outcome = Outcome::Aborted;
+        report.verdict = match signal {
+            Signal::Interrupt => t!("run.interrupted"),
+            other => t!("interrupt.verdict", signal = other.name()),
+        }
+        .into_owned();
+        report.next_step = self.rerun_next_step();
+    }
+
+    /// Returns the next step after an interrupted run: run again, and pass `--answers` when
+    /// the run recorded or read an answers file.
+    fn rerun_next_step(&self) -> String {
+        match &self.resume_answers {
+            Some(path) => t!("interrupt.next_step_answers", path = path.display()).into_owned(),
+            None => t!("report.partial_next_step").into_owned(),
+        }
+    }
 }
 
 /// Checks `--report` and `--record-answers` before anything runs, so a typo costs no diagnosis.
@@ -206,25 +309,21 @@ fn follow_run(latest: Arc<Mutex<Option<Report>>>, redactor: Option<SharedRedacto
     })
 }
 
-/// Writes the files of a run that Ctrl-C ended, from the last published report.
-fn write_partial(outputs: &Outputs, latest: &Mutex<Option<Report>>) {
-    let snapshot = latest.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-    let Some(snapshot) = snapshot else { return };
-    if let Err(error) = outputs.write_partial(&snapshot) {
-        let message = filter_message(outputs.redactor.as_ref(), &error.to_string());
-        eprintln!("{} {message}", t!("cli.error_prefix"));
-    }
-}
-
 /// Tells on stderr where the files went.
 fn announce_files(outputs: &Outputs) {
     let redactor = outputs.redactor.as_ref();
     if let Some(file) = &outputs.report_file {
-        eprintln!("{}", filter_message(redactor, &t!("report.written", path = file.path.display())));
+        print_stderr(&filter_message(redactor, &t!("report.written", path = file.path.display())));
     }
     if let Some(path) = &outputs.answers_file {
-        eprintln!("{}", filter_message(redactor, &t!("report.answers_written", path = path.display())));
+        print_stderr(&filter_message(redactor, &t!("report.answers_written", path = path.display())));
     }
+}
+
+/// Prints a line on stderr. Unlike `eprintln!`, does not panic when the terminal is gone, which
+/// is the usual state after SIGHUP.
+fn print_stderr(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Removes private keys from a message for the terminal, and redacts it when asked.

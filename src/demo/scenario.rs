@@ -1,7 +1,7 @@
 //! `certwiz demo`: a real HTTPS process serving an expired certificate after a renewal on disk,
 //! diagnosed and fixed with the panel flow.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rust_i18n::t;
 use time::{Duration, OffsetDateTime};
@@ -27,7 +27,8 @@ pub fn run(args: &DemoArgs, styles: Styles) -> u8 {
     let dir = workspace.path().to_path_buf();
     let state = dir.join("state");
 
-    // The server and the temporary directory go away on Ctrl-C too.
+    // The server and the temporary directory, which contains a private key, go away when a
+    // signal ends the run too: SIGINT, SIGTERM or SIGHUP.
     crate::interrupt::install();
     let cleanup_state = state.clone();
     let cleanup_dir = dir.clone();
@@ -51,6 +52,10 @@ pub fn run(args: &DemoArgs, styles: Styles) -> u8 {
     }
     crate::interrupt::remove(hook);
     drop(workspace);
+    if crate::interrupt::interrupted() {
+        // A signal arrived during the cleanup above: its thread owns the exit and its code.
+        crate::interrupt::exit_interrupted();
+    }
     code
 }
 
@@ -109,7 +114,7 @@ fn prepare(dir: &Path, state: &Path) -> Result<Variables, String> {
     Ok(Variables::from_pairs(pairs.iter().map(|(name, value)| (*name, &**value))))
 }
 
-fn path_text(path: &PathBuf) -> String {
+fn path_text(path: &Path) -> String {
     path.display().to_string()
 }
 

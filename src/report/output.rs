@@ -1,6 +1,6 @@
 //! The files a run writes: `--report FILE.md` or `FILE.json` and `--record-answers FILE.toml`.
-//! Both are checked before the run starts, written whole through a temporary file and a
-//! rename, and written from the last published state when Ctrl-C ends the run.
+//! Both are checked before the run starts and written whole through a temporary file and a
+//! rename. When a signal ends the run, the caller writes them from the last published state.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rust_i18n::t;
 
 use super::redact::{lock, scrub_private_keys, SharedRedactor};
-use super::{markdown, Outcome, Report};
+use super::{markdown, Report};
 use crate::flow::Flow;
 
 /// Format of a `--report` file, chosen by its extension.
@@ -125,11 +125,6 @@ impl Outputs {
         }
     }
 
-    /// Returns whether the run writes any file.
-    pub fn writes_files(&self) -> bool {
-        self.report_file.is_some() || self.answers_file.is_some()
-    }
-
     /// Renders a shareable report as Markdown; the whole text goes through the same filter
     /// again, because the flow's own texts are part of it.
     pub fn markdown(&self, report: &Report) -> String {
@@ -153,16 +148,6 @@ impl Outputs {
             write_atomic(path, &crate::answers::record(report))?;
         }
         Ok(())
-    }
-
-    /// Writes the files of a run that Ctrl-C ended, from the last published `snapshot`.
-    pub fn write_partial(&self, snapshot: &Report) -> Result<(), OutputError> {
-        let mut partial = snapshot.clone();
-        partial.interrupted = true;
-        partial.outcome = Outcome::Aborted;
-        partial.verdict = t!("run.interrupted").into_owned();
-        partial.next_step = t!("report.partial_next_step").into_owned();
-        self.write_files(&self.shareable(&partial))
     }
 }
 
