@@ -199,7 +199,12 @@ fn failed_config_test_ends_inspect_logs() {
     output.assert_code(1);
     let report = output.report();
     assert_eq!(report.outcome(), "unresolved", "{}", report.pretty());
-    assert_eq!(report.path(), ["check-site", "test-config", "inspect-logs"]);
+    assert_eq!(
+        report.path(),
+        ["check-site", "test-config", "test-failed", "inspect-logs"],
+        "{}",
+        report.pretty()
+    );
     let dump = report.finding("site.dump_failed");
     assert!(
         dump["message"]
@@ -222,6 +227,18 @@ fn failed_config_test_ends_inspect_logs() {
         "{stderr}"
     );
     assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    // The action's message names only nginx's last line; the state after it names the error.
+    let explained = report
+        .findings()
+        .iter()
+        .filter(|finding| finding["state"] == "test-failed")
+        .filter_map(|finding| finding["message"].as_str())
+        .find(|message| message.contains("[emerg] cannot load certificate"));
+    assert!(
+        explained.is_some_and(|message| message.contains(&missing.display().to_string())),
+        "{}",
+        report.pretty()
+    );
     assert_eq!(
         report.actions().len(),
         1,
@@ -370,6 +387,8 @@ fn fixed_chain_conf_reloads_full_chain() {
     let differs = report.finding("site.chain_differs");
     assert_eq!(differs["evidence"]["served_chain_length"], 1);
     assert_eq!(differs["evidence"]["disk_chain_length"], 2);
+    let message = differs["message"].as_str().unwrap_or("");
+    assert!(message.contains("served: 1, in the file: 2"), "{message}");
     assert_eq!(
         report.0["variables"]["cert_file"],
         full.display().to_string()

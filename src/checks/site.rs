@@ -63,6 +63,7 @@ pub async fn run(variables: &Variables, now: OffsetDateTime) -> Result<CheckOutp
         findings: Vec::new(),
         signals: Signals::default(),
         discovered: Vec::new(),
+        cert_changed_after_reload: None,
     };
 
     let container = match &settings.container {
@@ -84,7 +85,7 @@ pub async fn run(variables: &Variables, now: OffsetDateTime) -> Result<CheckOutp
     let blocks = nginx::server_blocks(&config);
     let Some(selection) = nginx::select(&blocks, local, settings.port, &settings.domain) else {
         check.no_listener(local, &blocks);
-        check.signals.no_block_or_ssl = true;
+        check.signals.no_listener = true;
         return Ok(check.finish(served, None));
     };
     check.describe_selection(&selection, local);
@@ -107,15 +108,9 @@ pub async fn run(variables: &Variables, now: OffsetDateTime) -> Result<CheckOutp
     let (served, served_chain) =
         settle(&settings.target, probes, served, served_chain, &disk, now).await;
 
-    check.compare(
-        &served,
-        served_chain.as_ref(),
-        &disk,
-        &files,
-        &selection,
-        container.as_ref(),
-    );
+    check.compare(&served, served_chain.as_ref(), &disk, &files, &selection);
     let last_reload = check.process_findings(&listeners, &files.cert_host);
+    check.served_by_other_block(&served, &disk, &selection, container.as_ref());
     check.conf_changes(selection.block, container.as_ref(), last_reload);
     check.expected_file(&files, &disk);
     Ok(check.finish(served, Some(disk)))
@@ -159,6 +154,9 @@ struct SiteCheck<'a> {
     findings: Vec<Finding>,
     signals: Signals,
     discovered: Vec<(String, String)>,
+    /// Whether the selected block's certificate file changed after nginx last loaded its
+    /// configuration. `None` when the nginx processes or the file's mtime cannot be read.
+    cert_changed_after_reload: Option<bool>,
 }
 
 impl SiteCheck<'_> {
@@ -623,7 +621,7 @@ impl SiteCheck<'_> {
         self.discovered = discovered;
     }
 
-    /// Compares the served chain with the block's files and with other blocks' certificates.
+    /// Compares the served chain with the block's files.
     fn compare(
         &mut self,
         served: &Served,
@@ -631,7 +629,6 @@ impl SiteCheck<'_> {
         disk: &DiskPair,
         files: &SiteFiles,
         selection: &Selection<'_>,
-        container: Option<&Container>,
     ) {
         self.signals.disk_unusable = !disk.usable;
         self.signals.served_chain_incomplete =
@@ -675,7 +672,6 @@ impl SiteCheck<'_> {
                 json!({ "disk_not_after": format_time(disk_leaf.not_after), "served_not_after": format_time(served_leaf.not_after) }),
             );
         }
-        self.served_by_other_block(served_leaf, selection, container);
     }
 
     fn push_finding(&mut self, finding: Finding) {
@@ -733,13 +729,32 @@ impl SiteCheck<'_> {
         );
     }
 
-    /// Reports when the served leaf is the certificate another server block names.
+    /// Reports when the served leaf, which differs from the selected block's file, is the
+    /// certificate another server block names. That is evidence of SNI fall-through only when
+    /// the served leaf is not an older version of the selected block's certificate: blocks that
+    /// shared one certificate until only one of them was renewed serve the same old leaf.
     fn served_by_other_block(
         &mut self,
-        served_leaf: &CertSummary,
+        served: &Served,
+        disk: &DiskPair,
         selection: &Selection<'_>,
         container: Option<&Container>,
     ) {
+        let (Some(served_leaf), Some(disk_leaf)) = (&served.leaf, disk.leaf()) else {
+            return;
+        };
+        if served_leaf.sha256 == disk_leaf.sha256 {
+            return;
+        }
+        let older_version = selection.name_match != NameMatch::Default
+            && match self.cert_changed_after_reload {
+                Some(changed) => changed,
+                None => {
+                    covers(&served_leaf.sans, &self.settings.domain)
+                        && served_leaf.not_after < disk_leaf.not_after
+                }
+            };
+
         for other in selection
             .candidates
             .iter()
@@ -753,6 +768,15 @@ impl SiteCheck<'_> {
             };
             if leaf.sha256 != served_leaf.sha256 {
                 continue;
+            }
+            if older_version {
+                self.push(
+                    "site.served_old_shared",
+                    Severity::Info,
+                    t!("finding.site.served_old_shared", domain = &self.settings.domain, location = other.location(), names = other.names.join(" "), path = cert.display()),
+                    json!({ "location": other.location(), "server_name": other.names, "ssl_certificate": cert, "sha256": leaf.sha256, "cert_file_changed_after_reload": self.cert_changed_after_reload }),
+                );
+                return;
             }
             self.signals.served_other_block = true;
             self.push(
@@ -830,7 +854,9 @@ impl SiteCheck<'_> {
             "cert_file": cert_host,
             "cert_file_modified": format_system_time(modified),
         });
-        let (id, severity, key) = if changed_after(modified, last_reload) {
+        let changed = changed_after(modified, last_reload);
+        self.cert_changed_after_reload = Some(changed);
+        let (id, severity, key) = if changed {
             (
                 "site.reload_before_change",
                 Severity::Warning,
@@ -903,7 +929,25 @@ impl SiteCheck<'_> {
                 return;
             }
         };
-        let (Some(expected_leaf), Some(disk_leaf)) = (leaf, disk.leaf()) else {
+        let Some(expected_leaf) = leaf else {
+            return;
+        };
+        // A certificate for another name must never be offered as this site's renewal.
+        if !covers(&expected_leaf.sans, &self.settings.domain) {
+            self.push(
+                "site.expected_wrong_name",
+                Severity::Error,
+                t!(
+                    "finding.site.expected_wrong_name",
+                    path = expected.display(),
+                    domain = &self.settings.domain,
+                    names = expected_leaf.sans.join(", ")
+                ),
+                json!({ "expected_cert_file": expected, "expected_sha256": expected_leaf.sha256, "expected_sans": expected_leaf.sans, "domain": self.settings.domain }),
+            );
+            return;
+        }
+        let Some(disk_leaf) = disk.leaf() else {
             return;
         };
         let evidence = json!({
@@ -962,6 +1006,7 @@ fn is_comparison(id: &str) -> bool {
             | "site.chain_differs"
             | "site.leaf_only_certificate"
             | "site.served_other_block"
+            | "site.served_old_shared"
             | "site.reload_before_change"
             | "site.reload_after_change"
             | "site.not_nginx"
@@ -971,6 +1016,7 @@ fn is_comparison(id: &str) -> bool {
             | "site.renewed_elsewhere"
             | "site.expected_older"
             | "site.expected_unreadable"
+            | "site.expected_wrong_name"
     )
 }
 

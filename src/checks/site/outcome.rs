@@ -5,6 +5,8 @@
 pub(super) struct Signals {
     pub(super) config_unknown: bool,
     pub(super) no_block_or_ssl: bool,
+    /// No server block listens on the address and port probed.
+    pub(super) no_listener: bool,
     pub(super) unreachable: bool,
     /// The domain matches no `server_name` and the default server's certificate does not cover it.
     pub(super) name_fell_through: bool,
@@ -28,7 +30,11 @@ pub(super) fn decide(signals: &Signals) -> &'static str {
     if signals.config_unknown {
         return "config-unknown";
     }
-    if signals.no_block_or_ssl {
+    // No handshake on a port the configuration does not listen on points to a wrong port.
+    if signals.no_listener && signals.unreachable {
+        return "unreachable";
+    }
+    if signals.no_block_or_ssl || signals.no_listener {
         return "sni-fallthrough";
     }
     if signals.unreachable {
@@ -132,5 +138,18 @@ mod tests {
             ..Signals::default()
         };
         assert_eq!(decide(&down), "unreachable");
+
+        let wrong_port = Signals {
+            no_listener: true,
+            unreachable: true,
+            ..Signals::default()
+        };
+        assert_eq!(decide(&wrong_port), "unreachable");
+
+        let other_program = Signals {
+            no_listener: true,
+            ..Signals::default()
+        };
+        assert_eq!(decide(&other_program), "sni-fallthrough");
     }
 }
