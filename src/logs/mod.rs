@@ -1,5 +1,8 @@
 //! Log scanning: picks the certificate, TLS and renewal lines out of the tail of a
 //! 1Panel or nginx log file, including gzip-compressed rotated files.
+//!
+//! Private key blocks are removed from the lines as they are read, so no picked line, and
+//! nothing printed or stored from it, carries key material.
 
 mod classify;
 mod rotated;
@@ -10,12 +13,18 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::report::redact::{KeyScrubber, KEY_REMOVED};
+
 pub use classify::classify;
 pub use rotated::find_rotated;
 
 /// Maximum number of characters kept in [`LogLine::text`], including the ellipsis that
 /// marks a shortened line.
 const MAX_TEXT_CHARS: usize = 400;
+
+/// Marks text that was cut off: at the end of a shortened line, or at the start of a line
+/// whose start lies before the tail.
+const ELLIPSIS: char = '…';
 
 /// Maximum number of decompressed bytes processed from one `.gz` file, so a gzip bomb
 /// ends the scan with `truncated = true` instead of running for minutes.
@@ -32,9 +41,11 @@ pub enum LineKind {
     TlsHandshake,
     /// The server could not load, match or validate a certificate or its key.
     Certificate,
-    /// The server process crashed (Go `panic:` or a fatal log level).
+    /// The server process crashed (Go `panic:` or a fatal log level) or failed to start
+    /// because it cannot bind its port.
     Panic,
-    /// A certificate renewal job started or succeeded.
+    /// A certificate renewal job started or succeeded, or a line reports that something
+    /// about a certificate succeeded (`certificate loaded successfully`).
     Renewal,
     /// The server reported the address it listens on.
     Listen,
@@ -46,12 +57,15 @@ pub enum LineKind {
 /// One picked log line.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LogLine {
-    /// Timestamp from the start of the line, normalised to `YYYY-MM-DD HH:MM:SS`.
+    /// Timestamp from the start of the line, normalised to `YYYY-MM-DD HH:MM:SS` and kept
+    /// in the zone the log writes. The timestamp is also in `text`.
     pub timestamp: Option<String>,
     /// Kind that [`classify`] assigned to the line.
     pub kind: LineKind,
     /// Trimmed line text, at most 400 characters, with invalid UTF-8 and control
-    /// characters replaced by U+FFFD.
+    /// characters replaced by U+FFFD and private key material by `[private key removed]`.
+    /// A long line keeps its start and ends in `…`. A line whose start lies before the
+    /// tail (the tail contains no complete line) starts with `…` and keeps its end.
     pub text: String,
 }
 
@@ -95,8 +109,9 @@ pub enum LogError {
 /// lines that [`classify`] picks.
 ///
 /// A plain file is read from `size - max_bytes` onwards, and the partial first line of
-/// that tail is dropped. A file whose name ends in `.gz` is decompressed as a stream
-/// that keeps only the last `max_bytes` of output, and stops after 256 MiB of output.
+/// that tail is dropped unless it is the only line. A file whose name ends in `.gz` is
+/// decompressed as a stream that keeps only the last `max_bytes` of output, and stops
+/// after 256 MiB of output.
 pub fn scan_log(path: &Path, max_bytes: u64, max_lines: usize) -> Result<LogScan, LogError> {
     let file_size = regular_file_size(path)?;
     let mut file = File::open(path).map_err(|source| open_error(path, source))?;
@@ -112,7 +127,7 @@ pub fn scan_log(path: &Path, max_bytes: u64, max_lines: usize) -> Result<LogScan
         })?
     };
 
-    let (lines, picked_total) = pick_lines(&tail.bytes, max_lines);
+    let (lines, picked_total) = pick_lines(&tail.bytes, tail.starts_mid_line, max_lines);
 
     Ok(LogScan {
         file: path.to_path_buf(),
@@ -127,7 +142,7 @@ pub fn scan_log(path: &Path, max_bytes: u64, max_lines: usize) -> Result<LogScan
 /// Picks lines from log text that did not come from a file, such as `journalctl` output;
 /// `source` names the text in the scan.
 pub fn scan_text(source: PathBuf, bytes: &[u8], max_lines: usize) -> LogScan {
-    let (lines, picked_total) = pick_lines(bytes, max_lines);
+    let (lines, picked_total) = pick_lines(bytes, false, max_lines);
     let size = bytes.len() as u64;
 
     LogScan {
@@ -211,19 +226,22 @@ fn read_gzip(
 }
 
 /// Classifies every line of `bytes` and returns the last `max_lines` picked lines,
-/// oldest first, with the number picked before that cap.
-fn pick_lines(bytes: &[u8], max_lines: usize) -> (Vec<LogLine>, usize) {
+/// oldest first, with the number picked before that cap. `starts_mid_line` marks the
+/// first line as one whose start was cut off.
+fn pick_lines(bytes: &[u8], starts_mid_line: bool, max_lines: usize) -> (Vec<LogLine>, usize) {
     let mut newest = VecDeque::with_capacity(max_lines.min(1024));
     let mut picked_total = 0;
+    // Every line passes through the scrubber, picked or not, so it can follow a key block
+    // across lines.
+    let mut scrubber = KeyScrubber::default();
 
-    for raw in bytes.split(|&byte| byte == b'\n') {
-        let line = String::from_utf8_lossy(raw);
-        let line = line.trim();
-        if line.is_empty() {
+    for (index, raw) in bytes.split(|&byte| byte == b'\n').enumerate() {
+        let is_fragment = starts_mid_line && index == 0;
+        let Some(line) = scrubbed_line(raw, is_fragment, &mut scrubber) else {
             continue;
-        }
+        };
 
-        let Some(kind) = classify(line) else {
+        let Some(line) = pick_line(&line, is_fragment) else {
             continue;
         };
         picked_total += 1;
@@ -234,14 +252,75 @@ fn pick_lines(bytes: &[u8], max_lines: usize) -> (Vec<LogLine>, usize) {
         if newest.len() == max_lines {
             newest.pop_front();
         }
-        newest.push_back(LogLine {
-            timestamp: classify::parse_timestamp(line),
-            kind,
-            text: clean_text(line),
-        });
+        newest.push_back(line);
     }
 
     (newest.into(), picked_total)
+}
+
+/// Returns the trimmed text of `raw` with private key material removed, or `None` for an
+/// empty line or a line inside a key block.
+fn scrubbed_line(raw: &[u8], is_fragment: bool, scrubber: &mut KeyScrubber) -> Option<String> {
+    let line = String::from_utf8_lossy(raw);
+    let line = if is_fragment {
+        remove_key_before_cut(&line)
+    } else {
+        line
+    };
+
+    let line = scrubber.line(&line)?;
+    let line = line.trim();
+    if line.is_empty() {
+        return None;
+    }
+    Some(line.to_string())
+}
+
+/// Returns `fragment` without the key material before its first `-----END ... PRIVATE
+/// KEY-----` marker when no `BEGIN` marker comes before it, because the key block then
+/// started before the cut and the scrubber cannot see its start.
+fn remove_key_before_cut(fragment: &str) -> std::borrow::Cow<'_, str> {
+    const END: &str = "-----END ";
+    const DASHES: &str = "-----";
+
+    let Some(end_start) = fragment.find(END) else {
+        return fragment.into();
+    };
+    if fragment[..end_start].contains("-----BEGIN ") {
+        return fragment.into();
+    }
+
+    let label_start = end_start + END.len();
+    let Some(label_length) = fragment[label_start..].find(DASHES) else {
+        return fragment.into();
+    };
+    let label_end = label_start + label_length;
+    if !fragment[label_start..label_end].ends_with("PRIVATE KEY") {
+        return fragment.into();
+    }
+
+    format!("{KEY_REMOVED}{}", &fragment[label_end + DASHES.len()..]).into()
+}
+
+/// Classifies one scrubbed line and returns it as a [`LogLine`] when it is picked.
+fn pick_line(line: &str, is_fragment: bool) -> Option<LogLine> {
+    if is_fragment {
+        // The marker keeps rules that look at the start of a line, such as `panic:`, from
+        // matching text that only happens to follow the cut.
+        let kind = classify(&format!("{ELLIPSIS}{line}"))?;
+        return Some(LogLine {
+            timestamp: None,
+            kind,
+            text: fragment_text(line),
+        });
+    }
+
+    let kind = classify(line)?;
+    Some(LogLine {
+        timestamp: classify::parse_timestamp(line),
+        kind,
+        text: clean_text(line),
+    })
 }
 
 /// Returns `line` shortened to [`MAX_TEXT_CHARS`] characters, with control characters
@@ -254,22 +333,34 @@ fn clean_text(line: &str) -> String {
         char_count
     };
 
-    let mut text: String = line
-        .chars()
-        .take(keep)
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                char::REPLACEMENT_CHARACTER
-            } else {
-                c
-            }
-        })
-        .collect();
+    let mut text: String = line.chars().take(keep).map(printable).collect();
 
     if keep < char_count {
-        text.push('…');
+        text.push(ELLIPSIS);
     }
     text
+}
+
+/// Returns a line whose start was cut off as `…` and its last characters, at most
+/// [`MAX_TEXT_CHARS`] in all, with control characters replaced.
+///
+/// The end is kept because that is where a log line states its error.
+fn fragment_text(line: &str) -> String {
+    let char_count = line.chars().count();
+    let skip = char_count.saturating_sub(MAX_TEXT_CHARS - 1);
+
+    let mut text = String::from(ELLIPSIS);
+    text.extend(line.chars().skip(skip).map(printable));
+    text
+}
+
+/// Replaces a control character other than tab with U+FFFD.
+fn printable(c: char) -> char {
+    if c.is_control() && c != '\t' {
+        char::REPLACEMENT_CHARACTER
+    } else {
+        c
+    }
 }
 
 #[cfg(test)]
@@ -435,6 +526,147 @@ just a line without anything
         assert!(cut_inside.lines[0].text.ends_with(":2"));
         assert_eq!(cut_at_boundary.lines.len(), 1);
         assert!(cut_at_boundary.lines[0].text.ends_with(":2"));
+    }
+
+    /// Writes one line of `size` noise bytes followed by `end`, with no newline before it.
+    fn write_single_line_log(path: &Path, size: usize, end: &[u8]) {
+        let mut file = io::BufWriter::new(File::create(path).expect("create single-line log"));
+        let chunk = [b'x'; 64 * 1024];
+        let mut written = 0;
+        while written < size {
+            file.write_all(&chunk).expect("write noise");
+            written += chunk.len();
+        }
+        file.write_all(end).expect("write end");
+        file.flush().expect("flush single-line log");
+    }
+
+    #[test]
+    fn single_line_log_keeps_cut_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let end = " http: TLS handshake error from 1.2.3.4:5555: EOF";
+        let with_newline = dir.path().join("with-newline.log");
+        write_single_line_log(
+            &with_newline,
+            10 * 1024 * 1024,
+            format!("{end}\n").as_bytes(),
+        );
+        let without_newline = dir.path().join("without-newline.log");
+        write_single_line_log(&without_newline, 10 * 1024 * 1024, end.as_bytes());
+
+        for path in [with_newline, without_newline] {
+            let scan = scan_log(&path, 4 * 1024 * 1024, 30).expect("scan");
+
+            assert!(scan.truncated, "{}", path.display());
+            assert_eq!(scan.picked_total, 1, "{}", path.display());
+            let line = &scan.lines[0];
+            assert_eq!(line.kind, LineKind::TlsHandshake);
+            assert_eq!(line.timestamp, None);
+            assert!(line.text.starts_with(ELLIPSIS), "{}", line.text);
+            assert!(line.text.ends_with(end), "{}", line.text);
+            assert_eq!(line.text.chars().count(), MAX_TEXT_CHARS);
+        }
+    }
+
+    #[test]
+    fn cut_line_start_is_not_line_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write_file(dir.path(), "cut.log", b"xxxxxxxxxxpanic: boom\n");
+
+        // The tail starts at `panic:`, which is not where the line starts.
+        let scan = scan_log(&path, "panic: boom\n".len() as u64, 10).expect("scan");
+
+        assert!(scan.lines.is_empty(), "{:?}", scan.lines);
+    }
+
+    #[test]
+    fn private_key_in_line_is_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = "[2026-12-04 20:01:09] [ERROR] tls: failed to parse private key key=-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n";
+        let path = write_file(dir.path(), "key.log", log.as_bytes());
+
+        let scan = scan_log(&path, 1024, 10).expect("scan");
+
+        assert_eq!(scan.lines.len(), 1);
+        let line = &scan.lines[0];
+        assert_eq!(line.kind, LineKind::Certificate);
+        assert_eq!(
+            line.text,
+            format!(
+                "[2026-12-04 20:01:09] [ERROR] tls: failed to parse private key key={KEY_REMOVED}"
+            )
+        );
+    }
+
+    #[test]
+    fn private_key_block_lines_are_not_picked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // The second body line contains `Renew`, so it would be picked as a renewal line if
+        // it were not known to be part of a key.
+        let log = "\
+[2026-12-04 20:01:09] [ERROR] tls: failed to parse private key: -----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIGx0b3Rvc2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0oAoGCCqG
+SM49AwEHoUQDQgAERenewSSLc2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0
+-----END EC PRIVATE KEY-----
+[2026-12-04 20:01:10] [INFO] listen at https://0.0.0.0:8443
+";
+        let path = write_file(dir.path(), "block.log", log.as_bytes());
+
+        let scan = scan_log(&path, 1024, 10).expect("scan");
+
+        let texts: Vec<&str> = scan.lines.iter().map(|line| line.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                format!(
+                    "[2026-12-04 20:01:09] [ERROR] tls: failed to parse private key: {KEY_REMOVED}"
+                )
+                .as_str(),
+                "[2026-12-04 20:01:10] [INFO] listen at https://0.0.0.0:8443",
+            ]
+        );
+        assert_eq!(scan.picked_total, 2);
+    }
+
+    #[test]
+    fn cut_line_drops_key_before_end_marker() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cut-key.log");
+        let key_end =
+            "RenewSSLc2VjcmV0c2VjcmV0-----END PRIVATE KEY----- tls: failed to parse private key";
+        write_single_line_log(
+            &path,
+            4096,
+            format!("key=-----BEGIN PRIVATE KEY-----MIIEvQIBADAN{key_end}\n").as_bytes(),
+        );
+
+        // The tail starts inside the key, after its BEGIN marker.
+        let scan = scan_log(&path, (key_end.len() + 1) as u64, 10).expect("scan");
+
+        assert_eq!(scan.lines.len(), 1);
+        assert_eq!(
+            scan.lines[0].text,
+            format!("{ELLIPSIS}{KEY_REMOVED} tls: failed to parse private key")
+        );
+    }
+
+    #[test]
+    fn scan_text_removes_private_keys() {
+        let text = b"Dec 04 20:01:09 host 1panel[7]: tls: failed to parse private key -----BEGIN RSA PRIVATE KEY-----MIIEpAIBAAKCAQEA\n";
+
+        let scan = scan_text(PathBuf::from("journalctl -u 1panel"), text, 10);
+
+        assert_eq!(scan.lines.len(), 1);
+        assert!(
+            scan.lines[0].text.ends_with(KEY_REMOVED),
+            "{}",
+            scan.lines[0].text
+        );
+        assert!(
+            !scan.lines[0].text.contains("MIIE"),
+            "{}",
+            scan.lines[0].text
+        );
     }
 
     #[test]

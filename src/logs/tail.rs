@@ -10,18 +10,22 @@ const CHUNK_SIZE: usize = 64 * 1024;
 /// Maximum buffer size reserved up front for a plain-file tail.
 const MAX_CAPACITY_HINT: usize = 16 * 1024 * 1024;
 
-/// Last bytes of a log, starting at a line boundary.
+/// Last bytes of a log, starting at a line boundary unless the tail contains no complete line.
 #[derive(Debug, Default)]
 pub(super) struct Tail {
-    /// Log bytes from the first complete line of the tail to the end.
+    /// Log bytes from the first complete line of the tail to the end, or the end of the one
+    /// line the tail cuts into.
     pub bytes: Vec<u8>,
     /// Bytes read from disk (plain file) or kept from the decompressed output (gzip).
     pub bytes_read: u64,
     /// Whether bytes before the tail, or after the decompression limit, were skipped.
     pub truncated: bool,
+    /// Whether `bytes` start inside a line whose start lies before the tail.
+    pub starts_mid_line: bool,
 }
 
-/// Reads the last `max_bytes` of `file` and drops the partial line the tail starts in.
+/// Reads the last `max_bytes` of `file` and drops the partial line the tail starts in,
+/// unless that line is the only one.
 pub(super) fn read_plain_tail(file: &mut File, file_size: u64, max_bytes: u64) -> io::Result<Tail> {
     let start = file_size.saturating_sub(max_bytes);
     let starts_at_line = start == 0 || byte_at(file, start - 1)? == Some(b'\n');
@@ -34,14 +38,13 @@ pub(super) fn read_plain_tail(file: &mut File, file_size: u64, max_bytes: u64) -
     file.take(max_bytes).read_to_end(&mut bytes)?;
 
     let bytes_read = bytes.len() as u64;
-    if !starts_at_line {
-        drop_partial_first_line(&mut bytes);
-    }
+    let starts_mid_line = !starts_at_line && drop_partial_first_line(&mut bytes);
 
     Ok(Tail {
         bytes,
         bytes_read,
         truncated: start > 0,
+        starts_mid_line,
     })
 }
 
@@ -52,12 +55,19 @@ fn byte_at(file: &mut File, offset: u64) -> io::Result<Option<u8>> {
     Ok((count == 1).then_some(byte[0]))
 }
 
-fn drop_partial_first_line(bytes: &mut Vec<u8>) {
+/// Drops the partial line at the start of `bytes` and returns whether `bytes` still start
+/// mid-line.
+///
+/// A partial line that is the only line (no newline, or only a final one) is kept, because
+/// in a log of one huge line it is all there is to read.
+fn drop_partial_first_line(bytes: &mut Vec<u8>) -> bool {
+    let last_index = bytes.len().saturating_sub(1);
     match bytes.iter().position(|&byte| byte == b'\n') {
-        Some(newline) => {
+        Some(newline) if newline < last_index => {
             bytes.drain(..=newline);
+            false
         }
-        None => bytes.clear(),
+        _ => !bytes.is_empty(),
     }
 }
 
@@ -101,14 +111,13 @@ pub(super) fn read_gzip_tail<R: io::BufRead>(
     let starts_at_line = ring.starts_at_line();
     let mut bytes: Vec<u8> = ring.bytes.into();
     let bytes_read = bytes.len() as u64;
-    if !starts_at_line {
-        drop_partial_first_line(&mut bytes);
-    }
+    let starts_mid_line = !starts_at_line && drop_partial_first_line(&mut bytes);
 
     Ok(Tail {
         bytes,
         bytes_read,
         truncated,
+        starts_mid_line,
     })
 }
 
@@ -219,6 +228,55 @@ mod tests {
 
         assert_eq!(tail.bytes, b"first member\nsecond member\n");
         assert!(!tail.truncated);
+    }
+
+    #[test]
+    fn partial_first_line_is_dropped_before_complete_lines() {
+        let mut bytes = b"tial line\nnext line\n".to_vec();
+
+        let starts_mid_line = drop_partial_first_line(&mut bytes);
+
+        assert!(!starts_mid_line);
+        assert_eq!(bytes, b"next line\n");
+    }
+
+    #[test]
+    fn partial_only_line_is_kept() {
+        let cases: [&[u8]; 2] = [
+            b"tial line without newline",
+            b"tial line with final newline\n",
+        ];
+
+        for case in cases {
+            let mut bytes = case.to_vec();
+
+            let starts_mid_line = drop_partial_first_line(&mut bytes);
+
+            assert!(starts_mid_line, "{}", String::from_utf8_lossy(case));
+            assert_eq!(bytes, case);
+        }
+    }
+
+    #[test]
+    fn partial_empty_tail_is_not_mid_line() {
+        let mut bytes = Vec::new();
+
+        assert!(!drop_partial_first_line(&mut bytes));
+        assert!(bytes.is_empty());
+    }
+
+    #[test]
+    fn gzip_single_long_line_is_kept() {
+        let mut line = vec![b'x'; 100_000];
+        line.extend(b" http: TLS handshake error from 1.2.3.4:5555: EOF\n");
+        let compressed = gzip(&line);
+
+        let tail = read_gzip_tail(compressed.as_slice(), 1024, 1 << 20).expect("read gzip");
+
+        assert!(tail.truncated);
+        assert!(tail.starts_mid_line);
+        assert_eq!(tail.bytes.len(), 1024);
+        assert!(tail.bytes.ends_with(b"EOF\n"));
     }
 
     #[test]
