@@ -202,9 +202,9 @@ impl Session<'_> {
             return;
         }
         self.transcript.note(&t!("run.log_lines", path = scan.file.display(), count = scan.lines.len()));
+        // A parsed timestamp comes from the text itself, so it is not printed again.
         for line in &scan.lines {
-            let stamp = line.timestamp.as_deref().unwrap_or("");
-            let text = self.transcript.styles.dim(&format!("  {stamp} {}", line.text));
+            let text = self.transcript.styles.dim(&format!("  {}", line.text));
             self.transcript.note(&text);
         }
     }
@@ -297,6 +297,11 @@ impl Session<'_> {
             }
         }
 
+        // The files may have changed while the prompt waited, so check them again after the yes.
+        if requires_valid_files && !self.files_usable(state, &argv, report)? {
+            return go(self.flow, crate::flow::ACTION_BLOCKED);
+        }
+
         let timeout = self.variables.seconds("action_timeout_secs")?;
         crate::report::snapshot::publish(report);
         if crate::interrupt::interrupted() {
@@ -324,15 +329,17 @@ impl Session<'_> {
                         json!({ "command": outcome.argv, "exit_code": outcome.exit_code }),
                     )
                 } else {
-                    let reason = if outcome.timed_out {
-                        t!("run.action.timed_out", seconds = timeout.as_secs()).into_owned()
+                    let reason = failure_reason(&outcome, timeout);
+                    let stderr = last_line(&outcome.stderr_tail);
+                    let message = if stderr.is_empty() {
+                        t!("run.action.failed_without_output", reason = reason)
                     } else {
-                        t!("run.action.exit_code", code = format!("{:?}", outcome.exit_code)).into_owned()
+                        t!("run.action.failed", reason = reason, stderr = stderr)
                     };
                     Finding::new(
                         "action.failed",
                         Severity::Error,
-                        t!("run.action.failed", reason = reason, stderr = last_line(&outcome.stderr_tail)),
+                        message,
                         json!({ "command": outcome.argv, "exit_code": outcome.exit_code, "timed_out": outcome.timed_out, "stderr_tail": outcome.stderr_tail }),
                     )
                 };
@@ -394,6 +401,9 @@ impl Session<'_> {
 
         crate::report::snapshot::publish(report);
         let progress = self.progress(state.title.get(self.transcript.lang));
+        if requires_valid_files && !self.files_usable(state, &operations, report)? {
+            return Ok(Next::Go(engine::next(self.flow, index, Input::Outcome(crate::flow::ACTION_BLOCKED))?));
+        }
         let applied = builtin::apply(action, &self.variables);
         drop(progress);
         self.record_findings(state, applied.findings, report);
@@ -470,6 +480,18 @@ fn command_finding(variable: &str, text: &str, error: &ActionError) -> Finding {
         other => ("action.invalid_command", t!("run.action.invalid_command", variable = variable, detail = other.to_string())),
     };
     Finding::new(id, Severity::Error, message, json!({ "variable": variable, "value": text }))
+}
+
+/// Describes why a command failed: it timed out, exited with a code, or a signal ended it.
+fn failure_reason(outcome: &action::CommandOutcome, timeout: std::time::Duration) -> String {
+    if outcome.timed_out {
+        return t!("run.action.timed_out", seconds = timeout.as_secs()).into_owned();
+    }
+    match (outcome.exit_code, outcome.signal) {
+        (Some(code), _) => t!("run.action.exit_code", code = code).into_owned(),
+        (None, Some(signal)) => t!("run.action.killed_by_signal", signal = signal).into_owned(),
+        (None, None) => t!("run.action.no_exit_status").into_owned(),
+    }
 }
 
 fn last_line(text: &str) -> String {

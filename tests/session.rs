@@ -80,10 +80,10 @@ fn healthy_status_ends_healthy_with_defaults() {
 
 #[test]
 fn stale_status_restarts_and_verifies() {
-    let (ended, ran) = run(&["stale", "valid", "serving-disk-cert"], None, true);
+    let (ended, ran) = run(&["stale", "valid", "valid", "serving-disk-cert"], None, true);
     assert_eq!(ended.report.outcome, Outcome::Resolved);
     assert_eq!(ended.report.path, ["warning", "check-status", "full-restart", "verify", "resolved"]);
-    assert_eq!(ran, [CheckKind::PanelStatus, CheckKind::Disk, CheckKind::Verify]);
+    assert_eq!(ran, [CheckKind::PanelStatus, CheckKind::Disk, CheckKind::Disk, CheckKind::Verify]);
     assert_eq!(ended.report.actions.len(), 1);
     assert_eq!(ended.report.actions[0].command, ["true"]);
     assert_eq!(ended.report.actions[0].exit_code, Some(0));
@@ -142,10 +142,10 @@ fn reconfirm_without_answer_aborts() {
 
 #[test]
 fn failed_verify_collects_logs_and_ends_unresolved() {
-    let (ended, ran) = run(&["stale", "valid", "still-stale", "found"], None, true);
+    let (ended, ran) = run(&["stale", "valid", "valid", "still-stale", "found"], None, true);
     assert_eq!(ended.report.outcome, Outcome::Unresolved);
     assert_eq!(ended.report.path.last().map(String::as_str), Some("inspect-logs"));
-    assert_eq!(ran, [CheckKind::PanelStatus, CheckKind::Disk, CheckKind::Verify, CheckKind::PanelLogs]);
+    assert_eq!(ran, [CheckKind::PanelStatus, CheckKind::Disk, CheckKind::Disk, CheckKind::Verify, CheckKind::PanelLogs]);
 }
 
 #[test]
@@ -168,4 +168,17 @@ fn escape_at_question_is_cancelled_not_unanswered() {
     assert_eq!(ids, ["run.cancelled"]);
     assert!(ended.report.verdict.contains("no problem was found"), "{}", ended.report.verdict);
     assert!(ended.report.next_step.contains("`warning`"), "{}", ended.report.next_step);
+}
+
+#[test]
+fn files_broken_during_prompt_block_the_restart() {
+    let prompter = ScriptedPrompter {
+        selections: VecDeque::from([Reply::Answer(3), Reply::Cancelled]),
+        confirmations: VecDeque::from([Reply::Answer(true)]),
+    };
+    let (ended, ran) = run(&["stale", "valid", "invalid"], Some(prompter), false);
+    assert_eq!(ran, [CheckKind::PanelStatus, CheckKind::Disk, CheckKind::Disk]);
+    assert!(ended.report.actions.is_empty(), "the restart ran: {:?}", ended.report.actions);
+    assert!(ended.report.findings.iter().any(|finding| finding.id == "action.blocked"));
+    assert_eq!(ended.report.path.last().map(String::as_str), Some("reconfirm"));
 }

@@ -4,6 +4,8 @@ use std::path::Path;
 
 use rustls_pki_types::pem::{self, PemObject, SectionKind};
 use rustls_pki_types::CertificateDer;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::prelude::FromDer;
 
 use super::file::read_bounded;
 use super::{CertError, CertSummary, FileError};
@@ -23,6 +25,28 @@ impl ParsedCert {
             der: CertificateDer::from(der),
             summary,
         })
+    }
+
+    /// Returns whether the certificate is a CA certificate (basicConstraints CA:TRUE), which
+    /// can issue certificates but is not meant to be a server's own certificate. A duplicated
+    /// basicConstraints extension counts as absent.
+    pub fn is_ca(&self) -> bool {
+        self.parsed().is_some_and(|certificate| certificate.is_ca())
+    }
+
+    /// Returns whether the certificate names itself as its issuer (same raw subject and issuer
+    /// names), as a root CA does.
+    pub fn is_self_issued(&self) -> bool {
+        self.parsed()
+            .is_some_and(|certificate| certificate.subject().as_raw() == certificate.issuer().as_raw())
+    }
+
+    /// Parses the DER again. `from_der` accepted these bytes, so this returns `None` only if
+    /// the two parsers disagree.
+    fn parsed(&self) -> Option<X509Certificate<'_>> {
+        X509Certificate::from_der(self.der.as_ref())
+            .ok()
+            .map(|(_, certificate)| certificate)
     }
 }
 
@@ -215,6 +239,55 @@ mod tests {
             }
             other => panic!("expected ChainEntry, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn bad_entry_detail_is_short() {
+        let chain = issued_chain();
+        let bogus = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n";
+        let pem = format!("{}{bogus}", chain.leaf.cert.pem());
+
+        let err = parse_chain(pem.as_bytes()).expect_err("bogus entry must fail");
+
+        let message = err.to_string();
+        assert_eq!(message, "certificate 2 in the chain: malformed DER (unexpected tag)");
+    }
+
+    #[test]
+    fn truncated_der_detail_is_short() {
+        let chain = issued_chain();
+        let der = chain.leaf.cert.der();
+        let truncated = &der[..der.len() / 2];
+
+        let err = parse_chain(truncated).expect_err("truncated DER must fail");
+
+        let message = err.to_string();
+        assert!(message.starts_with("malformed DER ("), "{message}");
+        for internal in ["Der(", "Tag(", "Some(", "Parsing Error", "Needed"] {
+            assert!(!message.contains(internal), "{message}");
+        }
+    }
+
+    #[test]
+    fn ca_flag_only_on_ca_certificate() {
+        let chain = issued_chain();
+        let pem = format!("{}{}", chain.leaf.cert.pem(), chain.intermediate.cert.pem());
+
+        let parsed = parse_chain(pem.as_bytes()).expect("parse");
+
+        assert!(!parsed[0].is_ca());
+        assert!(parsed[1].is_ca());
+    }
+
+    #[test]
+    fn self_issued_only_for_self_signed_ca() {
+        let chain = issued_chain();
+        let pem = format!("{}{}", chain.leaf.cert.pem(), chain.intermediate.cert.pem());
+
+        let parsed = parse_chain(pem.as_bytes()).expect("parse");
+
+        assert!(!parsed[0].is_self_issued());
+        assert!(parsed[1].is_self_issued());
     }
 
     #[test]

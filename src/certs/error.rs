@@ -3,6 +3,9 @@
 use std::io;
 use std::path::PathBuf;
 
+use x509_parser::der_parser::error::BerError;
+use x509_parser::error::X509Error;
+
 /// Failure to parse certificate or private key bytes.
 ///
 /// No variant carries private key bytes, so the Display and Debug output are safe to log.
@@ -20,8 +23,9 @@ pub enum CertError {
     #[error("invalid PEM: {0}")]
     Pem(String),
 
-    /// The DER encoding is malformed or is not the expected structure.
-    #[error("invalid DER: {0}")]
+    /// The DER encoding is malformed or is not the expected structure. The detail is a short
+    /// phrase such as "unexpected tag", without parser internals.
+    #[error("malformed DER ({0})")]
     Der(String),
 
     /// One certificate of a PEM chain failed to parse. `position` counts from 1 (the leaf).
@@ -63,4 +67,46 @@ pub enum FileError {
     /// The file exceeds [`super::MAX_FILE_SIZE`]. `size` is in bytes.
     #[error("file {} is too large ({size} bytes)", path.display())]
     TooLarge { path: PathBuf, size: u64 },
+}
+
+/// Describes an x509-parser failure in a few words, e.g. "unexpected tag", leaving out the
+/// parser's type names, which mean nothing to the reader of a report.
+pub(crate) fn describe_parse_error(error: &x509_parser::nom::Err<X509Error>) -> String {
+    match error {
+        x509_parser::nom::Err::Incomplete(_) => "truncated".to_string(),
+        x509_parser::nom::Err::Error(error) | x509_parser::nom::Err::Failure(error) => {
+            describe_x509_error(error)
+        }
+    }
+}
+
+/// Describes one x509-parser error in a few words, like [`describe_parse_error`].
+pub(crate) fn describe_x509_error(error: &X509Error) -> String {
+    match error {
+        X509Error::Der(ber) => describe_ber_error(ber).to_string(),
+        X509Error::Generic | X509Error::NomError(_) => "unexpected structure".to_string(),
+        X509Error::InvalidSPKI => "invalid public key".to_string(),
+        // The remaining variants display as short phrases, e.g. "invalid serial".
+        other => other.to_string(),
+    }
+}
+
+fn describe_ber_error(error: &BerError) -> &'static str {
+    match error {
+        BerError::UnexpectedTag { .. }
+        | BerError::InvalidTag
+        | BerError::UnknownTag(_)
+        | BerError::UnexpectedClass { .. } => "unexpected tag",
+        BerError::InvalidLength => "invalid length",
+        BerError::Incomplete(_) => "truncated",
+        BerError::InvalidDateTime => "invalid date",
+        BerError::IntegerTooLarge | BerError::IntegerNegative => "invalid integer",
+        BerError::StringInvalidCharset => "invalid characters in a string",
+        BerError::DerConstraintFailed(_)
+        | BerError::IndefiniteLengthUnexpected
+        | BerError::ConstructExpected
+        | BerError::ConstructUnexpected => "not canonical DER",
+        BerError::BerMaxDepth => "nested too deeply",
+        _ => "unexpected structure",
+    }
 }

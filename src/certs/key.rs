@@ -12,6 +12,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 
 use super::chain::{contains_pem_begin, describe_pem_error};
+use super::error::describe_parse_error;
 use super::file::read_bounded;
 use super::{CertError, FileError, ParsedCert};
 
@@ -119,7 +120,7 @@ pub fn read_key_file(path: &Path) -> Result<PrivateKey, FileError> {
 /// unknown critical extension) can still be checked.
 pub fn key_matches(leaf: &ParsedCert, key: &PrivateKey) -> Result<bool, CertError> {
     let (_, cert) =
-        X509Certificate::from_der(&leaf.der).map_err(|err| CertError::Der(err.to_string()))?;
+        X509Certificate::from_der(&leaf.der).map_err(|err| CertError::Der(describe_parse_error(&err)))?;
     let Some(key_spki) = key.signing_key.public_key() else {
         return Err(CertError::PublicKeyUnavailable);
     };

@@ -10,6 +10,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer;
 
+use super::error::{describe_parse_error, describe_x509_error};
 use super::CertError;
 
 /// Summary of one certificate: names, issuer, serial, validity window and fingerprint.
@@ -21,7 +22,8 @@ pub struct CertSummary {
     pub sans: Vec<String>,
     /// Issuer distinguished name, formatted like `subject`.
     pub issuer: String,
-    /// Serial number as lower-case hex bytes separated by ':'.
+    /// Serial number as lower-case hex bytes separated by ':', without the DER sign byte, as
+    /// `openssl x509 -serial` prints it.
     pub serial: String,
     /// Start of the validity window (inclusive), serialized as RFC 3339.
     #[serde(serialize_with = "serialize_rfc3339")]
@@ -45,8 +47,8 @@ pub enum Validity {
 impl CertSummary {
     /// Parses one DER-encoded certificate and rejects trailing bytes after it.
     pub fn from_der(der: &[u8]) -> Result<CertSummary, CertError> {
-        let (rest, cert) =
-            X509Certificate::from_der(der).map_err(|err| CertError::Der(err.to_string()))?;
+        let (rest, cert) = X509Certificate::from_der(der)
+            .map_err(|err| CertError::Der(describe_parse_error(&err)))?;
         if !rest.is_empty() {
             return Err(CertError::Der(format!(
                 "{} trailing bytes after the certificate",
@@ -58,7 +60,7 @@ impl CertSummary {
             subject: cert.subject().to_string(),
             sans: subject_alt_names(&cert)?,
             issuer: cert.issuer().to_string(),
-            serial: cert.raw_serial_as_string(),
+            serial: format_serial(cert.raw_serial()),
             not_before: cert.validity().not_before.to_datetime(),
             not_after: cert.validity().not_after.to_datetime(),
             sha256: sha256_fingerprint(der),
@@ -88,7 +90,7 @@ impl CertSummary {
 fn subject_alt_names(cert: &X509Certificate<'_>) -> Result<Vec<String>, CertError> {
     let extension = cert
         .subject_alternative_name()
-        .map_err(|err| CertError::Der(format!("subjectAltName: {err}")))?;
+        .map_err(|err| CertError::Der(format!("subjectAltName: {}", describe_x509_error(&err))))?;
     let Some(extension) = extension else {
         return Ok(Vec::new());
     };
@@ -115,6 +117,20 @@ fn ip_from_octets(octets: &[u8]) -> Option<IpAddr> {
         return Some(IpAddr::V6(Ipv6Addr::from(v6)));
     }
     None
+}
+
+/// Formats a DER serial number, dropping the leading 00 that DER adds before a first byte of
+/// 0x80 or more to keep the integer positive.
+fn format_serial(raw: &[u8]) -> String {
+    let magnitude = match raw {
+        [0, next, ..] if *next >= 0x80 => &raw[1..],
+        _ => raw,
+    };
+    magnitude
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn sha256_fingerprint(der: &[u8]) -> String {
@@ -185,6 +201,21 @@ mod tests {
             .chars()
             .all(|c| c.is_ascii_hexdigit() || c == ':'));
         assert!(!summary.serial.chars().any(|c| c.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn serial_drops_der_sign_byte() {
+        let key = rcgen::KeyPair::generate().expect("P-256 key generation");
+        let mut params = rcgen::CertificateParams::new(vec!["example.com".to_string()]).expect("valid name");
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&[0x80, 0x01]));
+        let certificate = params.self_signed(&key).expect("self-signing");
+        let der = certificate.der();
+
+        let summary = CertSummary::from_der(der).expect("parse");
+
+        let padded_integer = [0x02, 0x03, 0x00, 0x80, 0x01];
+        assert!(der.windows(padded_integer.len()).any(|window| window == padded_integer));
+        assert_eq!(summary.serial, "80:01");
     }
 
     #[test]

@@ -15,7 +15,8 @@ use crate::variables::{VariableError, Variables};
 pub struct DiskPair {
     pub chain: Vec<ParsedCert>,
     pub findings: Vec<Finding>,
-    /// The leaf parses, is within its validity period, and the key matches it.
+    /// The leaf parses, is not a CA certificate, is within its validity period, and the key
+    /// matches it.
     pub usable: bool,
 }
 
@@ -47,42 +48,22 @@ pub fn read_pair(variables: &Variables, now: OffsetDateTime) -> Result<DiskPair,
         return Ok(pair);
     };
     let summary = &leaf.summary;
-    let evidence = json!({
-        "path": cert_path,
-        "not_before": format_time(summary.not_before),
-        "not_after": format_time(summary.not_after),
-        "sha256": summary.sha256,
-        "chain_length": pair.chain.len(),
-    });
 
-    let mut in_period = false;
-    match summary.validity_at(now) {
-        Validity::Expired => pair.findings.push(Finding::new(
-            "disk.expired",
+    let is_ca = leaf.is_ca();
+    if is_ca {
+        pair.findings.push(Finding::new(
+            "disk.ca_certificate",
             Severity::Error,
-            t!("finding.disk.expired", path = cert_path.display(), date = format_time(summary.not_after)),
-            evidence,
-        )),
-        Validity::NotYetValid => pair.findings.push(Finding::new(
-            "disk.not_yet_valid",
-            Severity::Error,
-            t!("finding.disk.not_yet_valid", path = cert_path.display(), date = format_time(summary.not_before)),
-            evidence,
-        )),
-        Validity::Valid => {
-            in_period = true;
-            pair.findings.push(Finding::new(
-                "disk.valid",
-                Severity::Ok,
-                t!(
-                    "finding.disk.valid",
-                    path = cert_path.display(),
-                    date = format_time(summary.not_after),
-                    days = summary.days_left(now)
-                ),
-                evidence,
-            ));
-        }
+            t!("finding.disk.ca_certificate", path = cert_path.display(), subject = summary.subject),
+            json!({ "path": cert_path, "subject": summary.subject, "sha256": summary.sha256 }),
+        ));
+    }
+
+    let in_period = summary.validity_at(now) == Validity::Valid;
+    // A CA certificate in its period is no valid server certificate, so `disk.ca_certificate`
+    // above replaces `disk.valid`.
+    if !(in_period && is_ca) {
+        pair.findings.push(period_finding(summary, &cert_path, pair.chain.len(), now));
     }
 
     let mut key_matches = false;
@@ -104,8 +85,44 @@ pub fn read_pair(variables: &Variables, now: OffsetDateTime) -> Result<DiskPair,
         }
     }
 
-    pair.usable = in_period && key_matches;
+    pair.usable = in_period && key_matches && !is_ca;
     Ok(pair)
+}
+
+/// Says whether the certificate file's leaf is within its validity period at `now`.
+fn period_finding(summary: &CertSummary, path: &Path, chain_length: usize, now: OffsetDateTime) -> Finding {
+    let evidence = json!({
+        "path": path,
+        "not_before": format_time(summary.not_before),
+        "not_after": format_time(summary.not_after),
+        "sha256": summary.sha256,
+        "chain_length": chain_length,
+    });
+    match summary.validity_at(now) {
+        Validity::Expired => Finding::new(
+            "disk.expired",
+            Severity::Error,
+            t!("finding.disk.expired", path = path.display(), date = format_time(summary.not_after)),
+            evidence,
+        ),
+        Validity::NotYetValid => Finding::new(
+            "disk.not_yet_valid",
+            Severity::Error,
+            t!("finding.disk.not_yet_valid", path = path.display(), date = format_time(summary.not_before)),
+            evidence,
+        ),
+        Validity::Valid => Finding::new(
+            "disk.valid",
+            Severity::Ok,
+            t!(
+                "finding.disk.valid",
+                path = path.display(),
+                date = format_time(summary.not_after),
+                days = summary.days_left(now)
+            ),
+            evidence,
+        ),
+    }
 }
 
 /// Turns a failure to read a file into a `disk.*` finding.
@@ -143,4 +160,55 @@ fn file_finding(error: &FileError, path: &Path) -> Finding {
 pub fn format_time(time: OffsetDateTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     time.to_offset(time::UtcOffset::UTC).format(format).unwrap_or_else(|_| time.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{write_pair, Authority, Issued, LeafSpec};
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+
+    /// Writes `pair.crt` and `pair.key` and returns variables that point at them.
+    fn variables_for(dir: &Path, issued: &Issued) -> Variables {
+        let (cert, key) = write_pair(dir, "pair", issued, &[]).expect("write the pair");
+        let cert = cert.display().to_string();
+        let key = key.display().to_string();
+        Variables::from_pairs([("cert_file", cert.as_str()), ("key_file", key.as_str())])
+    }
+
+    /// Generates a self-signed CA certificate with its own key, as a user may pick by mistake.
+    fn ca_pair() -> Issued {
+        let key = KeyPair::generate().expect("P-256 key generation");
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("valid name");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let certificate = params.self_signed(&key).expect("self-signing");
+        Issued { cert_pem: certificate.pem(), key_pem: key.serialize_pem(), der: certificate.der().to_vec() }
+    }
+
+    fn ids(pair: &DiskPair) -> Vec<&str> {
+        pair.findings.iter().map(|finding| finding.id.as_str()).collect()
+    }
+
+    #[test]
+    fn server_leaf_is_valid_and_usable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = Authority::new("disk test root").expect("root CA");
+        let leaf = ca.issue(&LeafSpec::valid_for(&["localhost"], 90)).expect("leaf");
+
+        let pair = read_pair(&variables_for(dir.path(), &leaf), OffsetDateTime::now_utc()).expect("variables are set");
+
+        assert_eq!(ids(&pair), ["disk.valid"]);
+        assert!(pair.usable);
+    }
+
+    #[test]
+    fn ca_certificate_is_not_usable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+
+        let pair = read_pair(&variables_for(dir.path(), &ca_pair()), OffsetDateTime::now_utc()).expect("variables are set");
+
+        assert_eq!(ids(&pair), ["disk.ca_certificate"]);
+        assert_eq!(pair.findings[0].severity, Severity::Error);
+        assert!(!pair.usable);
+    }
 }

@@ -1,11 +1,14 @@
 //! The live endpoint: build the probe target from variables and turn the probe into findings.
 
+use std::net::Ipv6Addr;
+
 use rust_i18n::t;
+use rustls_pki_types::{CertificateDer, ServerName};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use super::disk::format_time;
-use crate::certs::{self, CertSummary, Validity};
+use crate::certs::{self, CertSummary, ParsedCert, Validity};
 use crate::findings::{Finding, Severity};
 use crate::probe::{ProbeError, ProbeTarget, ServedChain, Verdict};
 use crate::variables::{VariableError, Variables};
@@ -13,13 +16,19 @@ use crate::variables::{VariableError, Variables};
 /// Days before `notAfter` from which a served certificate counts as expiring soon.
 pub const EXPIRING_SOON_DAYS: i64 = 14;
 
-/// Builds the probe target from `host`, `port`, `server_name`, `timeout_secs` and `ca_file`.
+/// Builds the probe target from `host`, `port`, `server_name`, `timeout_secs`, `ca_file` and
+/// `cert_file`.
+///
+/// The self-signed certificates in `ca_file` become extra roots and the others known
+/// intermediates. The certificates after the leaf in `cert_file` are known intermediates too,
+/// read on a best-effort basis because the `disk.*` findings report a bad `cert_file`.
 pub fn target(variables: &Variables) -> Result<ProbeTarget, VariableError> {
-    let mut target = ProbeTarget::new(variables.required("host")?, variables.port("port")?);
+    let host = parse_host(variables.required("host")?)?;
+    let mut target = ProbeTarget::new(host, variables.port("port")?);
     target.timeout = variables.seconds("timeout_secs")?;
     target.server_name = Some(variables.text("server_name").to_string()).filter(|name| !name.is_empty());
     if let Some(name) = &target.server_name {
-        if rustls_pki_types::ServerName::try_from(name.as_str()).is_err() {
+        if ServerName::try_from(name.as_str()).is_err() {
             return Err(VariableError::Invalid {
                 name: "server_name".to_string(),
                 value: name.clone(),
@@ -33,9 +42,80 @@ pub fn target(variables: &Variables) -> Result<ProbeTarget, VariableError> {
             name: "ca_file".to_string(),
             detail: error.to_string(),
         })?;
-        target.extra_roots = chain.into_iter().map(|cert| cert.der).collect();
+        let (roots, intermediates) = split_ca_file(chain);
+        target.extra_roots = roots;
+        target.known_intermediates = intermediates;
+    }
+    if let Some(cert_file) = variables.optional_path("cert_file") {
+        if let Ok(chain) = certs::read_chain_file(&cert_file) {
+            target.known_intermediates.extend(chain.into_iter().skip(1).map(|cert| cert.der));
+        }
     }
     Ok(target)
+}
+
+/// Splits the certificates of a CA file into roots (self-signed) and intermediates.
+///
+/// A file without any self-signed certificate is taken as the CA the user trusts, so all of
+/// its certificates become roots. NOTE: a server that leaves out such an intermediate is then
+/// reported as trusted, because the intermediate itself is a trust anchor.
+fn split_ca_file(chain: Vec<ParsedCert>) -> (Vec<CertificateDer<'static>>, Vec<CertificateDer<'static>>) {
+    if !chain.iter().any(ParsedCert::is_self_issued) {
+        return (chain.into_iter().map(|cert| cert.der).collect(), Vec::new());
+    }
+
+    let (roots, intermediates): (Vec<ParsedCert>, Vec<ParsedCert>) = chain.into_iter().partition(ParsedCert::is_self_issued);
+    (
+        roots.into_iter().map(|cert| cert.der).collect(),
+        intermediates.into_iter().map(|cert| cert.der).collect(),
+    )
+}
+
+/// Accepts a DNS name or an IP address (an IPv6 address with or without brackets). A value
+/// with a port, such as `127.0.0.1:8443`, gets its own message, because the port goes in `port`.
+fn parse_host(text: &str) -> Result<String, VariableError> {
+    if ServerName::try_from(strip_brackets(text)).is_ok() {
+        return Ok(text.to_string());
+    }
+
+    let expected = if has_port_suffix(text) {
+        t!("variables.expected.host_without_port")
+    } else {
+        t!("variables.expected.host_name")
+    };
+    Err(VariableError::Invalid {
+        name: "host".to_string(),
+        value: text.to_string(),
+        expected: expected.into_owned(),
+    })
+}
+
+/// Returns whether `text` is a host followed by `:PORT`, e.g. `example.com:443` or `[::1]:443`.
+fn has_port_suffix(text: &str) -> bool {
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return false;
+    };
+    if port.parse::<u16>().is_err() {
+        return false;
+    }
+
+    match host.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+        Some(inner) => inner.parse::<Ipv6Addr>().is_ok(),
+        None => !host.contains(':') && ServerName::try_from(host).is_ok(),
+    }
+}
+
+/// Removes the brackets around an IPv6 literal such as `[::1]`.
+fn strip_brackets(host: &str) -> &str {
+    host.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')).unwrap_or(host)
+}
+
+/// Formats `host:port` as people read it, with brackets around an IPv6 address (`[::1]:443`).
+pub fn display_address(host: &str, port: u16) -> String {
+    match strip_brackets(host).parse::<Ipv6Addr>() {
+        Ok(ip) => format!("[{ip}]:{port}"),
+        Err(_) => format!("{host}:{port}"),
+    }
 }
 
 /// The served leaf and what it tells, or the reason nothing was served.
@@ -48,7 +128,7 @@ pub struct Served {
 
 /// Turns a probe result into `endpoint.*` and `served.*` findings.
 pub fn served_findings(target: &ProbeTarget, result: Result<ServedChain, ProbeError>, now: OffsetDateTime) -> Served {
-    let address = format!("{}:{}", target.host, target.port);
+    let address = display_address(&target.host, target.port);
     let chain = match result {
         Ok(chain) => chain,
         Err(error) => {
@@ -146,12 +226,7 @@ pub fn served_findings(target: &ProbeTarget, result: Result<ServedChain, ProbeEr
                 evidence.clone(),
             ));
         }
-        Verdict::Untrusted => findings.push(Finding::new(
-            "served.untrusted",
-            Severity::Warning,
-            t!("finding.served.untrusted", issuer = leaf.issuer),
-            evidence.clone(),
-        )),
+        Verdict::Untrusted => findings.push(untrusted_finding(&chain.chain, &leaf, &evidence)),
         Verdict::ChainIncomplete => {
             acceptable = false;
             findings.push(Finding::new(
@@ -179,6 +254,39 @@ pub fn served_findings(target: &ProbeTarget, result: Result<ServedChain, ProbeEr
     Served { leaf: Some(leaf), findings, acceptable }
 }
 
+/// Names the top of the served chain and its issuer, the CA that is not trusted.
+fn untrusted_finding(chain: &[CertificateDer<'static>], leaf: &CertSummary, evidence: &serde_json::Value) -> Finding {
+    let top = chain_top(leaf, chain);
+    let mut evidence = evidence.clone();
+    evidence["top_subject"] = json!(top.subject);
+    evidence["top_issuer"] = json!(top.issuer);
+    Finding::new(
+        "served.untrusted",
+        Severity::Warning,
+        t!("finding.served.untrusted", subject = top.subject, issuer = top.issuer),
+        evidence,
+    )
+}
+
+/// Returns the last certificate reached by following issuer names up from `leaf` through the
+/// presented `chain`, which servers may send out of order.
+fn chain_top(leaf: &CertSummary, chain: &[CertificateDer<'static>]) -> CertSummary {
+    let upper: Vec<CertSummary> = chain.iter().skip(1).filter_map(|der| CertSummary::from_der(der.as_ref()).ok()).collect();
+    let mut used = vec![false; upper.len()];
+    let mut top = leaf;
+
+    // Each step marks one certificate as used, so the walk ends after at most `upper.len()` steps.
+    while top.subject != top.issuer {
+        let next = upper.iter().enumerate().find(|(index, candidate)| !used[*index] && candidate.subject == top.issuer);
+        let Some((index, candidate)) = next else {
+            break;
+        };
+        used[index] = true;
+        top = candidate;
+    }
+    top.clone()
+}
+
 fn probe_error_finding(address: &str, error: &ProbeError) -> Finding {
     let evidence = json!({ "address": address, "detail": error.to_string() });
     let (id, message) = match error {
@@ -200,4 +308,121 @@ fn probe_error_finding(address: &str, error: &ProbeError) -> Finding {
         other => ("endpoint.probe_failed", t!("finding.endpoint.probe_failed", detail = other.to_string())),
     };
     Finding::new(id, Severity::Error, message, evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{Authority, LeafSpec};
+
+    fn expected_for(host: &str) -> String {
+        match parse_host(host) {
+            Err(VariableError::Invalid { name, value, expected }) => {
+                assert_eq!(name, "host");
+                assert_eq!(value, host);
+                expected
+            }
+            other => panic!("{host}: expected an invalid host, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn host_accepts_names_and_addresses() {
+        for host in ["example.com", "panel_1.internal", "127.0.0.1", "::1", "[::1]", "2001:db8::7"] {
+            assert_eq!(parse_host(host).as_deref(), Ok(host));
+        }
+    }
+
+    #[test]
+    fn host_with_port_names_port_variable() {
+        for host in ["127.0.0.1:18441", "example.com:443", "[::1]:18441"] {
+            let expected = expected_for(host);
+
+            assert!(expected.contains("`port`"), "{host}: {expected}");
+        }
+    }
+
+    #[test]
+    fn malformed_host_expects_host_name() {
+        for host in ["https://example.com", "exa mple.com", "[::1"] {
+            let expected = expected_for(host);
+
+            assert!(!expected.contains("`port`"), "{host}: {expected}");
+        }
+    }
+
+    #[test]
+    fn ipv6_address_gets_brackets() {
+        assert_eq!(display_address("::1", 18441), "[::1]:18441");
+        assert_eq!(display_address("[::1]", 18441), "[::1]:18441");
+        assert_eq!(display_address("127.0.0.1", 443), "127.0.0.1:443");
+        assert_eq!(display_address("example.com", 443), "example.com:443");
+    }
+
+    fn parsed(der: &[u8]) -> ParsedCert {
+        ParsedCert::from_der(der.to_vec()).expect("certificate parses")
+    }
+
+    #[test]
+    fn ca_file_roots_and_intermediates_split() {
+        let root = Authority::new("split root").expect("root CA");
+        let intermediate = root.intermediate("split intermediate").expect("intermediate CA");
+
+        let (roots, intermediates) = split_ca_file(vec![parsed(intermediate.cert_der()), parsed(root.cert_der())]);
+
+        assert_eq!(roots, vec![CertificateDer::from(root.cert_der().to_vec())]);
+        assert_eq!(intermediates, vec![CertificateDer::from(intermediate.cert_der().to_vec())]);
+    }
+
+    #[test]
+    fn ca_file_without_root_is_all_roots() {
+        let root = Authority::new("split root").expect("root CA");
+        let intermediate = root.intermediate("split intermediate").expect("intermediate CA");
+
+        let (roots, intermediates) = split_ca_file(vec![parsed(intermediate.cert_der())]);
+
+        assert_eq!(roots.len(), 1);
+        assert!(intermediates.is_empty());
+    }
+
+    #[test]
+    fn target_knows_chain_after_leaf() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = Authority::new("target root").expect("root CA");
+        let intermediate = root.intermediate("target intermediate").expect("intermediate CA");
+        let leaf = intermediate.issue(&LeafSpec::valid_for(&["localhost"], 90)).expect("leaf");
+        let (cert, key) = crate::pki::write_pair(dir.path(), "site", &leaf, &[intermediate.cert_pem()]).expect("write pair");
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, root.cert_pem()).expect("write ca.pem");
+        let (cert, key, ca_file) = (cert.display().to_string(), key.display().to_string(), ca_file.display().to_string());
+        let variables = Variables::from_pairs([
+            ("host", "127.0.0.1"),
+            ("port", "443"),
+            ("timeout_secs", "3"),
+            ("cert_file", cert.as_str()),
+            ("key_file", key.as_str()),
+            ("ca_file", ca_file.as_str()),
+        ]);
+
+        let target = target(&variables).expect("variables are valid");
+
+        assert_eq!(target.extra_roots, vec![CertificateDer::from(root.cert_der().to_vec())]);
+        assert_eq!(target.known_intermediates, vec![CertificateDer::from(intermediate.cert_der().to_vec())]);
+    }
+
+    #[test]
+    fn chain_top_follows_issuer_names() {
+        let root = Authority::new("top root").expect("root CA");
+        let upper = root.intermediate("top upper").expect("intermediate CA");
+        let lower = upper.intermediate("top lower").expect("intermediate CA");
+        let leaf = lower.issue(&LeafSpec::valid_for(&["localhost"], 90)).expect("leaf");
+        let leaf_summary = CertSummary::from_der(&leaf.der).expect("leaf parses");
+        // Sent out of order: the upper intermediate before the lower one.
+        let chain = [&leaf.der[..], upper.cert_der(), lower.cert_der()].map(|der| CertificateDer::from(der.to_vec()));
+
+        let top = chain_top(&leaf_summary, &chain);
+
+        assert_eq!(top.subject, "CN=top upper");
+        assert_eq!(top.issuer, "CN=top root");
+    }
 }

@@ -55,7 +55,7 @@ impl CheckKind {
     /// Outcomes this check can end with; a check state must wire each one to a next state.
     pub fn outcomes(self) -> &'static [&'static str] {
         match self {
-            CheckKind::Status => &["healthy", "stale", "file-bad", "unreachable"],
+            CheckKind::Status => &["healthy", "stale", "other-file", "file-bad", "unreachable"],
             CheckKind::Disk => &["valid", "invalid"],
             CheckKind::Verify => &["serving-disk-cert", "still-stale", "file-bad", "unreachable"],
             CheckKind::Logs => &["found", "clean"],
@@ -73,6 +73,7 @@ impl CheckKind {
             CheckKind::PanelStatus => &[
                 "healthy",
                 "stale",
+                "other-file",
                 "file-bad",
                 "unreachable",
                 "file-behind-db",

@@ -25,13 +25,20 @@ pub(crate) struct InspectingVerifier {
     /// NOTE: without it the verdict is only `Untrusted` or `ChainIncomplete`, because expiry and
     /// name are never checked.
     inner: Option<Arc<WebPkiServerVerifier>>,
+    /// Issuer certificates from the user's files, see [`super::ProbeTarget::known_intermediates`].
+    known_intermediates: Vec<CertificateDer<'static>>,
     algorithms: WebPkiSupportedAlgorithms,
     verdict: Mutex<Option<Verdict>>,
 }
 
 impl InspectingVerifier {
     /// Builds a verifier that judges chains against `roots` with the algorithms of `provider`.
-    pub(crate) fn new(roots: RootCertStore, provider: &Arc<CryptoProvider>) -> Self {
+    /// `known_intermediates` only tell a missing intermediate from an untrusted CA.
+    pub(crate) fn new(
+        roots: RootCertStore,
+        provider: &Arc<CryptoProvider>,
+        known_intermediates: Vec<CertificateDer<'static>>,
+    ) -> Self {
         let inner = match WebPkiServerVerifier::builder_with_provider(
             Arc::new(roots),
             provider.clone(),
@@ -47,6 +54,7 @@ impl InspectingVerifier {
 
         Self {
             inner,
+            known_intermediates,
             algorithms: provider.signature_verification_algorithms,
             verdict: Mutex::new(None),
         }
@@ -84,10 +92,15 @@ impl ServerCertVerifier for InspectingVerifier {
                     now,
                 ) {
                     Ok(_) => Verdict::Trusted,
-                    Err(error) => verdict::from_error(&error, end_entity, intermediates),
+                    Err(error) => verdict::from_error(
+                        &error,
+                        end_entity,
+                        intermediates,
+                        &self.known_intermediates,
+                    ),
                 }
             }
-            None => verdict::unknown_issuer(end_entity, intermediates),
+            None => verdict::unknown_issuer(end_entity, intermediates, &self.known_intermediates),
         };
 
         tracing::debug!(?verdict, server_name = ?server_name.to_str(), "verified the presented chain");

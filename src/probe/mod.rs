@@ -49,6 +49,11 @@ pub struct ProbeTarget {
     pub timeout: Duration,
     /// Certificates trusted as roots in addition to the system roots.
     pub extra_roots: Vec<CertificateDer<'static>>,
+    /// Intermediate CA certificates from the user's own files (the chain after the leaf in the
+    /// certificate file, the intermediates in the CA file). They are never trusted. They only
+    /// show that a leaf whose issuer the server does not send has a known issuer, which makes
+    /// the verdict [`Verdict::ChainIncomplete`] instead of [`Verdict::Untrusted`].
+    pub known_intermediates: Vec<CertificateDer<'static>>,
 }
 
 impl ProbeTarget {
@@ -61,6 +66,7 @@ impl ProbeTarget {
             server_name: None,
             timeout: DEFAULT_TIMEOUT,
             extra_roots: Vec::new(),
+            known_intermediates: Vec::new(),
         }
     }
 }
@@ -92,9 +98,9 @@ pub enum Verdict {
     NameMismatch { presented: Vec<String> },
     /// The chain is complete up to a CA that the trust store does not contain.
     Untrusted,
-    /// The server did not send the certificate that issued its leaf (e.g. a missing
-    /// intermediate), or sent one with the right name but another key (e.g. a stale
-    /// intermediate).
+    /// The server did not send an intermediate certificate of its chain (the leaf names where
+    /// to download its issuer, or a known intermediate issued the last certificate sent), or
+    /// sent one with the right name but another key (e.g. a stale intermediate).
     ChainIncomplete,
     /// A certificate in the chain is revoked.
     Revoked,
@@ -149,7 +155,11 @@ pub async fn probe(target: &ProbeTarget) -> Result<ServedChain, ProbeError> {
     let server_name = server_name_for(target)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let roots = root_store(&target.extra_roots)?;
-    let verifier = Arc::new(InspectingVerifier::new(roots, &provider));
+    let verifier = Arc::new(InspectingVerifier::new(
+        roots,
+        &provider,
+        target.known_intermediates.clone(),
+    ));
     let config = client_config(provider, verifier.clone())?;
 
     let deadline = Instant::now() + target.timeout;

@@ -236,6 +236,7 @@ fn target(
         server_name: server_name.map(str::to_string),
         timeout: PROBE_TIMEOUT,
         extra_roots,
+        known_intermediates: Vec::new(),
     }
 }
 
@@ -458,6 +459,109 @@ async fn private_root_leaf_without_issuer_url_is_untrusted() {
     let served = probe_served(vec![leaf.cert.clone()], leaf.key, Vec::new()).await;
 
     assert_eq!(served.verdict, Verdict::Untrusted);
+}
+
+/// Serves `chain` with `key` and probes it as `localhost`, with `known_intermediates` taken
+/// from the user's files.
+async fn probe_served_knowing(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    extra_roots: Vec<CertificateDer<'static>>,
+    known_intermediates: Vec<CertificateDer<'static>>,
+) -> ServedChain {
+    let (address, _server) = serve_tls(chain, key).await;
+    let mut target = target(address, Some("localhost"), extra_roots);
+    target.known_intermediates = known_intermediates;
+    probe(&target).await.expect("probe completes the handshake")
+}
+
+#[tokio::test]
+async fn known_intermediate_makes_leaf_alone_incomplete() {
+    let root = Authority::root("Test Root");
+    let intermediate = root.intermediate("Test Intermediate");
+    let leaf = intermediate.leaf(&["localhost"]);
+
+    let served = probe_served_knowing(
+        vec![leaf.cert.clone()],
+        leaf.key,
+        vec![root.cert.clone()],
+        vec![intermediate.cert.clone()],
+    )
+    .await;
+
+    assert_eq!(served.verdict, Verdict::ChainIncomplete);
+    assert_eq!(served.chain, vec![leaf.cert]);
+}
+
+#[tokio::test]
+async fn leaf_alone_without_known_issuer_is_untrusted() {
+    let root = Authority::root("Test Root");
+    let intermediate = root.intermediate("Test Intermediate");
+    let unrelated = root.intermediate("Other Intermediate");
+    let leaf = intermediate.leaf(&["localhost"]);
+
+    let served = probe_served_knowing(
+        vec![leaf.cert.clone()],
+        leaf.key,
+        vec![root.cert.clone()],
+        vec![unrelated.cert.clone()],
+    )
+    .await;
+
+    assert_eq!(served.verdict, Verdict::Untrusted);
+}
+
+#[tokio::test]
+async fn known_root_keeps_private_leaf_untrusted() {
+    let private_root = Authority::root("Panel Root");
+    let leaf = private_root.leaf(&["localhost"]);
+
+    // The certificate file may end with the root itself, which the server rightly leaves out.
+    let served = probe_served_knowing(
+        vec![leaf.cert.clone()],
+        leaf.key,
+        Vec::new(),
+        vec![private_root.cert.clone()],
+    )
+    .await;
+
+    assert_eq!(served.verdict, Verdict::Untrusted);
+}
+
+#[tokio::test]
+async fn known_upper_intermediate_makes_chain_incomplete() {
+    let root = Authority::root("Test Root");
+    let upper = root.intermediate("Upper Intermediate");
+    let lower = upper.intermediate("Lower Intermediate");
+    let leaf = lower.leaf(&["localhost"]);
+
+    let served = probe_served_knowing(
+        vec![leaf.cert.clone(), lower.cert.clone()],
+        leaf.key,
+        vec![root.cert.clone()],
+        vec![upper.cert.clone(), lower.cert.clone()],
+    )
+    .await;
+
+    assert_eq!(served.verdict, Verdict::ChainIncomplete);
+    assert_eq!(served.chain.len(), 2);
+}
+
+#[tokio::test]
+async fn known_intermediate_sent_is_trusted() {
+    let root = Authority::root("Test Root");
+    let intermediate = root.intermediate("Test Intermediate");
+    let leaf = intermediate.leaf(&["localhost"]);
+
+    let served = probe_served_knowing(
+        vec![leaf.cert.clone(), intermediate.cert.clone()],
+        leaf.key,
+        vec![root.cert.clone()],
+        vec![intermediate.cert.clone()],
+    )
+    .await;
+
+    assert_eq!(served.verdict, Verdict::Trusted);
 }
 
 #[tokio::test]
@@ -685,7 +789,7 @@ async fn blocking_probe_inside_runtime_rejected() {
 #[test]
 fn verifier_without_roots_reports_untrusted() {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = InspectingVerifier::new(RootCertStore::empty(), &provider);
+    let verifier = InspectingVerifier::new(RootCertStore::empty(), &provider, Vec::new());
     let leaf = Leaf::self_signed(&["localhost"]);
     let name = ServerName::try_from("localhost").expect("valid name");
 

@@ -12,14 +12,16 @@ use x509_parser::prelude::FromDer;
 use super::Verdict;
 
 /// Maps an error from `WebPkiServerVerifier::verify_server_cert` on `leaf` and `intermediates`.
+/// `known_intermediates` come from the user's files and only feed [`unknown_issuer`].
 pub(super) fn from_error(
     error: &rustls::Error,
     leaf: &CertificateDer<'_>,
     intermediates: &[CertificateDer<'_>],
+    known_intermediates: &[CertificateDer<'_>],
 ) -> Verdict {
     match error {
         rustls::Error::InvalidCertificate(certificate_error) => {
-            from_certificate_error(certificate_error, leaf, intermediates)
+            from_certificate_error(certificate_error, leaf, intermediates, known_intermediates)
         }
         other => Verdict::Other(other.to_string()),
     }
@@ -29,6 +31,7 @@ fn from_certificate_error(
     error: &CertificateError,
     leaf: &CertificateDer<'_>,
     intermediates: &[CertificateDer<'_>],
+    known_intermediates: &[CertificateDer<'_>],
 ) -> Verdict {
     match error {
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => Verdict::Expired,
@@ -47,7 +50,7 @@ fn from_certificate_error(
             presented: presented_names(leaf).unwrap_or_else(|| presented.clone()),
         },
 
-        CertificateError::UnknownIssuer => unknown_issuer(leaf, intermediates),
+        CertificateError::UnknownIssuer => unknown_issuer(leaf, intermediates, known_intermediates),
 
         CertificateError::Revoked => Verdict::Revoked,
 
@@ -67,32 +70,29 @@ fn from_certificate_error(
 /// signature. Then:
 /// - the walk reaches a self-issued certificate: the chain is complete up to a root that is not
 ///   trusted, so `Untrusted`;
-/// - no presented certificate issued the leaf: the server left out the leaf's issuer, so
-///   `ChainIncomplete`. A stale intermediate with the right name but the wrong key counts as
-///   left out;
-/// - the walk stops at a presented CA certificate whose issuer was not sent: servers are not
-///   expected to send the root, so the likely cause is a root missing from the trust store,
-///   hence `Untrusted`.
+/// - the walk stops at a certificate that one of `known_intermediates` issued: the server left
+///   out an intermediate that the user's own files contain, so `ChainIncomplete`. Self-issued
+///   certificates among them are roots, which servers need not send, and are skipped;
+/// - no presented certificate issued the leaf and the leaf names its issuer's download URL
+///   (AIA caIssuers): the server left out the leaf's issuer, so `ChainIncomplete`. A stale
+///   intermediate with the right name but the wrong key counts as left out;
+/// - otherwise `Untrusted`. When the walk stops at a presented CA certificate whose issuer was
+///   not sent, the likely cause is a root missing from the trust store, because servers are not
+///   expected to send the root.
 ///
 /// A leaf issued directly by a private root (such as a panel's self-made CA) that the server
 /// correctly does not send looks the same on the wire as a missing intermediate. Leaves from
-/// public CAs name their issuer's download URL (AIA caIssuers) and private ones rarely do, so a
-/// missing issuer counts as `ChainIncomplete` only when the leaf names that URL.
+/// public CAs name their issuer's download URL and private ones rarely do, which is why the URL
+/// or a known intermediate is needed before the verdict is `ChainIncomplete`.
 pub(super) fn unknown_issuer(
     leaf: &CertificateDer<'_>,
     intermediates: &[CertificateDer<'_>],
+    known_intermediates: &[CertificateDer<'_>],
 ) -> Verdict {
     let Ok((_, leaf)) = X509Certificate::from_der(leaf) else {
         return Verdict::Untrusted;
     };
-    let presented: Vec<X509Certificate<'_>> = intermediates
-        .iter()
-        .filter_map(|der| {
-            X509Certificate::from_der(der)
-                .ok()
-                .map(|(_, certificate)| certificate)
-        })
-        .collect();
+    let presented = parse_all(intermediates);
 
     let mut used = vec![false; presented.len()];
     let mut current = &leaf;
@@ -120,10 +120,29 @@ pub(super) fn unknown_issuer(
     }
 
     if steps == 0 && names_ca_issuers(&leaf) {
+        return Verdict::ChainIncomplete;
+    }
+
+    let known_issuer = parse_all(known_intermediates)
+        .iter()
+        .any(|candidate| !is_self_issued(candidate) && issued(candidate, current));
+    if known_issuer {
         Verdict::ChainIncomplete
     } else {
         Verdict::Untrusted
     }
+}
+
+/// Parses each certificate, skipping those that do not parse.
+fn parse_all<'a>(certificates: &'a [CertificateDer<'_>]) -> Vec<X509Certificate<'a>> {
+    certificates
+        .iter()
+        .filter_map(|der| {
+            X509Certificate::from_der(der)
+                .ok()
+                .map(|(_, certificate)| certificate)
+        })
+        .collect()
 }
 
 /// Returns whether the certificate names where to download its issuer (AIA caIssuers).
@@ -145,13 +164,8 @@ fn has_stale_issuer(leaf: &CertificateDer<'_>, intermediates: &[CertificateDer<'
         return false;
     };
 
-    let named_issuers: Vec<X509Certificate<'_>> = intermediates
-        .iter()
-        .filter_map(|der| {
-            X509Certificate::from_der(der)
-                .ok()
-                .map(|(_, certificate)| certificate)
-        })
+    let named_issuers: Vec<X509Certificate<'_>> = parse_all(intermediates)
+        .into_iter()
         .filter(|candidate| candidate.subject().as_raw() == leaf.issuer().as_raw())
         .collect();
 
@@ -227,11 +241,11 @@ mod tests {
         };
 
         assert_eq!(
-            from_certificate_error(&CertificateError::Expired, &leaf, &[]),
+            from_certificate_error(&CertificateError::Expired, &leaf, &[], &[]),
             Verdict::Expired
         );
         assert_eq!(
-            from_certificate_error(&context, &leaf, &[]),
+            from_certificate_error(&context, &leaf, &[], &[]),
             Verdict::Expired
         );
     }
@@ -240,7 +254,7 @@ mod tests {
     fn not_valid_yet_maps_to_not_yet_valid() {
         let leaf = leaf_for(&["example.test"]);
 
-        let verdict = from_certificate_error(&CertificateError::NotValidYet, &leaf, &[]);
+        let verdict = from_certificate_error(&CertificateError::NotValidYet, &leaf, &[], &[]);
 
         assert_eq!(verdict, Verdict::NotYetValid);
     }
@@ -249,7 +263,7 @@ mod tests {
     fn name_error_lists_dns_and_ip_names() {
         let leaf = leaf_for(&["example.test", "192.0.2.7", "2001:db8::1"]);
 
-        let verdict = from_certificate_error(&CertificateError::NotValidForName, &leaf, &[]);
+        let verdict = from_certificate_error(&CertificateError::NotValidForName, &leaf, &[], &[]);
 
         let expected = vec![
             "example.test".to_string(),
@@ -268,7 +282,7 @@ mod tests {
     fn revoked_maps_to_revoked() {
         let leaf = leaf_for(&["example.test"]);
 
-        let verdict = from_certificate_error(&CertificateError::Revoked, &leaf, &[]);
+        let verdict = from_certificate_error(&CertificateError::Revoked, &leaf, &[], &[]);
 
         assert_eq!(verdict, Verdict::Revoked);
     }
@@ -280,6 +294,7 @@ mod tests {
         let verdict = from_error(
             &rustls::Error::InvalidCertificate(CertificateError::BadSignature),
             &leaf,
+            &[],
             &[],
         );
 
@@ -293,13 +308,13 @@ mod tests {
     fn self_signed_leaf_is_untrusted() {
         let leaf = leaf_for(&["example.test"]);
 
-        assert_eq!(unknown_issuer(&leaf, &[]), Verdict::Untrusted);
+        assert_eq!(unknown_issuer(&leaf, &[], &[]), Verdict::Untrusted);
     }
 
     #[test]
     fn unparsable_leaf_is_untrusted() {
         let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01]);
 
-        assert_eq!(unknown_issuer(&garbage, &[]), Verdict::Untrusted);
+        assert_eq!(unknown_issuer(&garbage, &[], &[]), Verdict::Untrusted);
     }
 }
