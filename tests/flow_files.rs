@@ -127,3 +127,13 @@ fn undeclared_variable_is_rejected() {
     let errors = errors_of(&text);
     assert!(errors.iter().any(|error| error.contains("inspect-logs") && error.contains("log_files")), "{errors:?}");
 }
+
+#[test]
+fn documented_example_flow_validates() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/flow-files.md")).expect("docs/flow-files.md exists");
+    let start = doc.find("```toml\n").expect("the page has a TOML example") + "```toml\n".len();
+    let end = start + doc[start..].find("```").expect("the example block is closed");
+    let flow = Flow::parse(&doc[start..end], "docs/flow-files.md").unwrap_or_else(|errors| panic!("{errors}"));
+    assert_eq!(flow.id, "my-service");
+    assert_eq!(flow.state(flow.start).id, "check");
+}

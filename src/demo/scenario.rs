@@ -18,6 +18,9 @@ use crate::variables::Variables;
 /// Names on the demo certificates; the probe connects to 127.0.0.1 and sends `localhost` as SNI.
 const NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
 
+/// Time between the server's start and the renewal on disk; longer than the start-time precision.
+const RENEWAL_DELAY: std::time::Duration = std::time::Duration::from_millis(2100);
+
 /// Runs the demo and returns the exit code of the diagnosis.
 pub fn run(args: &DemoArgs, styles: Styles) -> u8 {
     let workspace = match tempfile::Builder::new().prefix("certwiz-demo-").tempdir() {
@@ -92,6 +95,9 @@ fn prepare(dir: &Path, state: &Path) -> Result<Variables, String> {
     let info = start_server(&exe, &server).map_err(|error| fail(&error))?;
     eprintln!("{}", t!("demo.step.server", pid = info.pid, port = info.port));
 
+    // A real renewal lands long after the start; process start times are only accurate to about
+    // a second, so the demo waits past that before it renews, or the order would read as unknown.
+    std::thread::sleep(RENEWAL_DELAY);
     write_pair(dir, "server", &renewed, &[]).map_err(|error| fail(&error))?;
     eprintln!("{}", t!("demo.step.renewed", path = cert_file.display()));
 
