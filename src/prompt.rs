@@ -1,7 +1,9 @@
 //! Questions at the terminal, behind a trait so runs can be driven without one.
 
 use inquire::error::InquireError;
-use inquire::ui::RenderConfig;
+use std::borrow::Cow;
+
+use inquire::ui::{Color, RenderConfig, Styled};
 use inquire::{Confirm, Select};
 
 use rust_i18n::t;
@@ -34,8 +36,23 @@ pub struct TerminalPrompter {
 
 impl TerminalPrompter {
     pub fn new(styles: Styles, help_select: String) -> TerminalPrompter {
-        let render = if styles.enabled { RenderConfig::default_colored() } else { RenderConfig::empty() };
+        let canceled = Styled::new(canceled_indicator(&rust_i18n::locale()));
+        let render = if styles.enabled {
+            RenderConfig::default_colored().with_canceled_prompt_indicator(canceled.with_fg(Color::DarkRed))
+        } else {
+            RenderConfig::empty().with_canceled_prompt_indicator(canceled)
+        };
         TerminalPrompter { render, help_select }
+    }
+}
+
+/// Returns what a prompt cancelled with Esc shows in place of the answer, in `locale`.
+fn canceled_indicator(locale: &str) -> &'static str {
+    match t!("prompt.canceled_indicator", locale = locale) {
+        // Catalog texts are borrowed from a static table, so they live long enough.
+        Cow::Borrowed(text) => text,
+        // A missing catalog entry comes back as an owned `locale.key` string.
+        Cow::Owned(_) => "<canceled>",
     }
 }
 
@@ -94,7 +111,7 @@ impl Prompter for TerminalPrompter {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_yes_no;
+    use super::{canceled_indicator, parse_yes_no};
 
     #[test]
     fn yes_no_accepts_both_languages() {
@@ -105,5 +122,11 @@ mod tests {
             assert_eq!(parse_yes_no(text), Ok(false), "{text}");
         }
         assert_eq!(parse_yes_no("maybe"), Err(()));
+    }
+
+    #[test]
+    fn canceled_indicator_follows_language() {
+        assert_eq!(canceled_indicator("zh-CN"), "<已取消>");
+        assert_eq!(canceled_indicator("en"), "<canceled>");
     }
 }

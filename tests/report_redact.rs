@@ -212,3 +212,102 @@ fn unredacted_outputs_keep_names() {
     assert!(outputs.run.stderr.contains("/home/alice/certs/shop.example.com.crt"), "{}", outputs.run.stderr);
     assert!(outputs.markdown.contains("198.51.100.23"), "{}", outputs.markdown);
 }
+
+/// Returns a PEM body of `lines` lines of 64 base64 characters and a short last line.
+fn long_key_body(lines: usize) -> Vec<String> {
+    let alphabet: Vec<char> = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".chars().collect();
+    let mut body: Vec<String> = (0..lines).map(|line| (0..64).map(|column| alphabet[(line * 5 + column * 3) % 64]).collect()).collect();
+    body.push("UExBTlRFRFRBSUw=".to_string());
+    body
+}
+
+/// Writes a 1Panel certificate log named after `domain` in which every line, the key's too,
+/// carries a log prefix, and which names a user in an `ssh://` URL.
+fn write_prefixed_key_log(site: &Site, domain: &str) -> (PathBuf, Vec<String>) {
+    let body = long_key_body(25);
+    let mut log = String::from("2026/01/02 10:00:00 [ERROR] tls: upload to ssh://dave@10.1.2.3/certs failed\n");
+    log.push_str("2026/01/02 10:00:01 [ERROR] tls: -----BEGIN RSA PRIVATE KEY-----\n");
+    for line in &body {
+        log.push_str(&format!("2026/01/02 10:00:01 [ERROR] tls: {line}\n"));
+    }
+    log.push_str("2026/01/02 10:00:01 [ERROR] tls: -----END RSA PRIVATE KEY-----\n");
+    let path = site.path(&format!("{domain}-ssl-1.log"));
+    fs::write(&path, log).expect("write the certificate log");
+    (path, body)
+}
+
+/// Runs the panel flow for `domain` against a closed port with the prefixed key log, writing
+/// `report.md` and `report.json`; returns the run and both files.
+fn run_with_key_log(site: &Site, domain: &str, log: &Path, redact: bool) -> (Output, String, String) {
+    let out = tempfile::tempdir().expect("create a temporary directory");
+    let (markdown, json) = (out.path().join("report.md"), out.path().join("report.json"));
+    let command = site.diagnose_port(closed_port()).set("server_name", domain).set_path("log_files", log).env("USER", "alice");
+    let command = if redact { command.arg("--redact") } else { command };
+    let run = command.arg("--report").arg(&markdown).run();
+    run.assert_code(1);
+    let markdown = read(&markdown, &run);
+
+    let command = site.diagnose_port(closed_port()).set("server_name", domain).set_path("log_files", log).env("USER", "alice");
+    let command = if redact { command.arg("--redact") } else { command };
+    let json_run = command.arg("--report").arg(&json).run();
+    json_run.assert_code(1);
+    let json = read(&json, &json_run);
+    (run, markdown, json)
+}
+
+#[test]
+fn prefixed_key_lines_never_appear() {
+    let site = planted_site();
+    let (log, body) = write_prefixed_key_log(&site, "shop.example.com");
+    for redact in [false, true] {
+        let (run, markdown, json) = run_with_key_log(&site, "shop.example.com", &log, redact);
+        for (name, text) in [("stderr", &run.stderr), ("report.md", &markdown), ("report.json", &json)] {
+            for line in &body {
+                assert!(!text.contains(line.as_str()), "{name} (redact = {redact}) contains key line {line:?}:\n{text}");
+            }
+            assert!(!text.contains("PRIVATE KEY-----"), "{name} (redact = {redact}) contains a key marker:\n{text}");
+            assert!(text.contains("[private key removed]"), "{name} (redact = {redact}) does not mark the removed key:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn domain_in_log_file_name_is_redacted() {
+    let site = planted_site();
+    let domain = "panel.corp-alpha.test";
+    let (log, _) = write_prefixed_key_log(&site, domain);
+    let (run, markdown, json) = run_with_key_log(&site, domain, &log, true);
+    for (name, text) in [("stderr", &run.stderr), ("report.md", &markdown), ("report.json", &json)] {
+        assert!(!text.contains("corp-alpha"), "{name} contains the domain:\n{text}");
+    }
+
+    let report: Value = serde_json::from_str(&json).expect("the report file is JSON");
+    let placeholder = report["variables"]["server_name"].as_str().expect("server_name is set");
+    assert!(placeholder.starts_with("host-"), "{placeholder}");
+    let file = report["logs"][0]["file"].as_str().expect("the log was scanned");
+    assert!(file.ends_with(&format!("/{placeholder}-ssl-1.log")), "{file}");
+}
+
+#[test]
+fn url_user_is_redacted() {
+    let site = planted_site();
+    let (log, _) = write_prefixed_key_log(&site, "shop.example.com");
+    let (run, markdown, json) = run_with_key_log(&site, "shop.example.com", &log, true);
+    for (name, text) in [("stderr", &run.stderr), ("report.md", &markdown), ("report.json", &json)] {
+        assert!(!text.contains("dave"), "{name} contains the user name:\n{text}");
+        assert!(text.contains("ssh://user-"), "{name} lacks the user placeholder:\n{text}");
+    }
+}
+
+#[test]
+fn finding_ids_stay_when_redacted() {
+    let site = planted_site();
+    fs::write(site.cert_file(), "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n").expect("break the certificate file");
+    let outputs = run(&site, true);
+    let report = outputs.report();
+    let ids: Vec<&str> = report["findings"].as_array().into_iter().flatten().filter_map(|finding| finding["id"].as_str()).collect();
+    assert!(ids.contains(&"disk.invalid"), "{ids:?}");
+    for (name, text) in [("stderr", outputs.run.stderr.as_str()), ("report.md", outputs.markdown.as_str())] {
+        assert!(text.contains("disk.invalid"), "{name} lacks the finding id:\n{text}");
+    }
+}

@@ -2,7 +2,7 @@
 //! each visited state with its evidence, answers and commands, the verdict, and the flowchart
 //! as a Mermaid diagram with the path taken marked.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use rust_i18n::t;
@@ -144,7 +144,7 @@ impl Markdown<'_> {
         self.actions(&state.id);
         let findings: Vec<&Finding> = report.findings.iter().filter(|finding| finding.state == state.id).collect();
         self.findings(&findings);
-        self.certificates(&certificates_named_by(report, &findings, self.locale));
+        self.certificates(&certificates_seen_by(report, &findings, self.locale));
         for scan in logs_named_by(report, &findings) {
             self.log_scan(scan);
         }
@@ -182,12 +182,13 @@ impl Markdown<'_> {
                 .find(|choice| choice.id == answer.choice)
                 .map(|choice| choice.text.get(report.lang).to_string())
                 .unwrap_or_default();
-            let line = format!(
-                "**{}**: {} ({}), {}",
-                escape(&self.text("report.md.answer")),
-                escape(&label),
-                code(&answer.choice),
-                escape(&self.source(answer.source)),
+            let line = t!(
+                "report.md.answer_line",
+                locale = self.locale,
+                heading = escape(&self.text("report.md.answer")),
+                label = escape(&label),
+                choice = code(&answer.choice),
+                source = escape(&self.source(answer.source))
             );
             self.line(&line);
             self.line("");
@@ -346,13 +347,10 @@ impl Markdown<'_> {
     fn leftover_evidence(&mut self) {
         let report = self.report;
         let all_findings: Vec<&Finding> = report.findings.iter().collect();
-        let named: Vec<String> = certificates_named_by(report, &all_findings, self.locale)
-            .iter()
-            .map(|certificate| certificate.summary.sha256.clone())
-            .collect();
+        let named = named_fingerprints(&all_findings);
         let certificates: Vec<LabelledCertificate<'_>> = labelled_certificates(report, self.locale)
             .into_iter()
-            .filter(|certificate| !named.contains(&certificate.summary.sha256))
+            .filter(|certificate| !named.contains_key(&certificate.summary.sha256))
             .collect();
         let named_logs: Vec<&LogScan> = logs_named_by(report, &all_findings);
         let logs: Vec<&LogScan> = report.logs.iter().filter(|scan| !named_logs.iter().any(|named| std::ptr::eq(*named, *scan))).collect();
@@ -372,7 +370,9 @@ impl Markdown<'_> {
         self.line("");
         self.line(&escape(&self.text("report.md.flowchart_note")));
         self.line("");
-        let diagram = flow::mermaid::render(self.flow, self.report.lang, &self.report.path);
+        let taken: Vec<(&str, &str)> =
+            self.report.answers.iter().map(|answer| (answer.question.as_str(), answer.choice.as_str())).collect();
+        let diagram = flow::mermaid::render_run(self.flow, self.report.lang, &self.report.path, &taken);
         self.line(&fence(diagram.trim_end(), "mermaid"));
         self.line("");
     }
@@ -422,17 +422,46 @@ fn labelled_certificates<'a>(report: &'a Report, locale: &str) -> Vec<LabelledCe
     labelled
 }
 
-/// Returns the certificates whose fingerprint one of `findings` names in its evidence.
-fn certificates_named_by<'a>(report: &'a Report, findings: &[&Finding], locale: &str) -> Vec<LabelledCertificate<'a>> {
-    let mut named = BTreeSet::new();
+/// Returns the certificates whose fingerprint one of `findings` names in its evidence, each
+/// labelled with the role those findings give it. A step that saw the old certificate served
+/// and the renewed one on disk labels them so, even if the run later served the renewed one.
+fn certificates_seen_by<'a>(report: &'a Report, findings: &[&Finding], locale: &str) -> Vec<LabelledCertificate<'a>> {
+    let named = named_fingerprints(findings);
+    let mut seen = Vec::new();
+    for certificate in labelled_certificates(report, locale) {
+        let Some(role_keys) = named.get(&certificate.summary.sha256) else { continue };
+        let roles: Vec<String> = ROLE_KEYS
+            .iter()
+            .filter(|key| role_keys.contains(*key))
+            .map(|key| t!(*key, locale = locale).into_owned())
+            .collect();
+        seen.push(LabelledCertificate { label: roles.join(" / "), summary: certificate.summary });
+    }
+    seen
+}
+
+/// Catalog keys of the roles a step can give a certificate, in the order labels list them.
+const ROLE_KEYS: [&str; 3] = ["report.md.cert.served", "report.md.cert.disk", "report.md.cert.named"];
+
+/// Maps each fingerprint that `findings` name in their evidence to the catalog keys of the
+/// roles they name it in: `served_sha256` is the served certificate, `disk_sha256` the one on
+/// disk, and a plain `sha256` takes its role from the finding id (`served.*`, `disk.*`).
+fn named_fingerprints(findings: &[&Finding]) -> BTreeMap<String, BTreeSet<&'static str>> {
+    let mut named: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
     for finding in findings {
-        for key in ["sha256", "served_sha256", "disk_sha256"] {
+        let namespace = finding.id.split('.').next().unwrap_or_default();
+        let plain_role = match namespace {
+            "served" | "verify" | "endpoint" => "report.md.cert.served",
+            "disk" => "report.md.cert.disk",
+            _ => "report.md.cert.named",
+        };
+        for (key, role) in [("sha256", plain_role), ("served_sha256", "report.md.cert.served"), ("disk_sha256", "report.md.cert.disk")] {
             if let Some(fingerprint) = finding.evidence.get(key).and_then(|value| value.as_str()) {
-                named.insert(fingerprint.to_string());
+                named.entry(fingerprint.to_string()).or_default().insert(role);
             }
         }
     }
-    labelled_certificates(report, locale).into_iter().filter(|certificate| named.contains(&certificate.summary.sha256)).collect()
+    named
 }
 
 /// Returns the log scans whose file one of `findings` names as its evidence `path`.
@@ -614,6 +643,74 @@ mod tests {
         let text = render(&report, &panel());
         assert_eq!(text.matches("(`reconfirm`)").count(), 1, "{text}");
         assert!(text.contains("### Step 3, 5: Re-confirm the certificate (`reconfirm`)"), "{text}");
+    }
+
+    fn summary(sha256: &str) -> CertSummary {
+        CertSummary {
+            subject: format!("CN={sha256}"),
+            sans: vec!["localhost".to_string()],
+            issuer: "CN=Test CA".to_string(),
+            serial: "01".to_string(),
+            not_before: time::OffsetDateTime::UNIX_EPOCH,
+            not_after: time::OffsetDateTime::UNIX_EPOCH,
+            sha256: sha256.to_string(),
+        }
+    }
+
+    /// Returns the text of the step section whose heading ends with `(`id`)`.
+    fn step_section<'a>(text: &'a str, id: &str) -> &'a str {
+        let heading = format!("(`{id}`)\n");
+        let start = text.find(&heading).unwrap_or_else(|| panic!("no step {id} in\n{text}"));
+        let end = text[start..].find("\n### ").map_or(text.len(), |end| start + end);
+        &text[start..end]
+    }
+
+    #[test]
+    fn step_certificates_show_roles_seen_at_that_step() {
+        let mut report = sample(Lang::En);
+        report.record_served(summary("OLD"));
+        report.record_served(summary("NEW"));
+        report.certificates.disk = Some(summary("NEW"));
+        let mut stale = Finding::new(
+            "stale.served_differs_from_disk",
+            Severity::Warning,
+            "the served certificate differs from the file",
+            json!({ "served_sha256": "OLD", "disk_sha256": "NEW" }),
+        );
+        stale.state = "check-status".to_string();
+        report.findings.push(stale);
+        let mut verified = Finding::new("verify.serving_disk_cert", Severity::Ok, "now served", json!({ "served_sha256": "NEW", "disk_sha256": "NEW" }));
+        verified.state = "verify".to_string();
+        report.findings.push(verified);
+
+        let text = render(&report, &panel());
+        let check_status = step_section(&text, "check-status");
+        assert!(check_status.contains("| Field | Served | On disk |"), "{check_status}");
+        assert!(!check_status.contains("Served / On disk"), "{check_status}");
+        let verify = step_section(&text, "verify");
+        assert!(verify.contains("| Field | Served / On disk |"), "{verify}");
+    }
+
+    #[test]
+    fn chinese_answer_uses_chinese_punctuation() {
+        let mut report = sample(Lang::ZhCn);
+        report.answers[0].choice = "unsure".to_string();
+        let text = render(&report, &panel());
+        assert!(text.contains("（`unsure`），在提示中回答"), "{text}");
+        assert!(!text.contains("`), "), "{text}");
+    }
+
+    #[test]
+    fn flowchart_marks_the_chosen_answer() {
+        let mut report = sample(Lang::En);
+        report.answers[0].choice = "unsure".to_string();
+        let text = render(&report, &panel());
+        let flowchart = &text[text.find("```mermaid").expect("a flowchart")..];
+        let edges: Vec<&str> = flowchart.lines().filter(|line| line.contains("-->")).collect();
+        let unsure = edges.iter().position(|edge| edge.trim().starts_with("s0 -->|unsure|")).expect("an unsure edge");
+        let expired = edges.iter().position(|edge| edge.trim().starts_with("s0 -->|expired|")).expect("an expired edge");
+        assert!(flowchart.contains(&format!("linkStyle {unsure} ")), "{flowchart}");
+        assert!(!flowchart.contains(&format!("linkStyle {expired} ")), "{flowchart}");
     }
 
     #[test]

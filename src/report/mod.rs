@@ -221,6 +221,7 @@ impl Report {
     /// a `redactor` host names, addresses, user names and home directories become placeholders.
     pub fn shareable(&self, redactor: Option<&mut redact::Redactor>) -> Report {
         let mut copy = self.clone();
+        copy.scrub_log_keys();
         match redactor {
             Some(redactor) => {
                 redactor.learn_report(self);
@@ -230,6 +231,21 @@ impl Report {
             None => copy.edit_strings(&mut |text| redact::scrub_private_keys(text)),
         }
         copy
+    }
+
+    /// Drops the log lines that hold a private key. A key logged line by line behind a log
+    /// prefix arrives as one picked line per PEM line, so one scrubber follows a whole scan.
+    fn scrub_log_keys(&mut self) {
+        for scan in &mut self.logs {
+            let mut scrubber = redact::KeyScrubber::default();
+            scan.lines.retain_mut(|line| match scrubber.line(&line.text) {
+                Some(kept) => {
+                    line.text = kept;
+                    true
+                }
+                None => false,
+            });
+        }
     }
 
     /// Applies `edit` to every string that can hold names, addresses, paths or pasted text.

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use rust_i18n::t;
 
-use super::redact::{lock, scrub_private_keys, SharedRedactor};
+use super::redact::{lock, scrub_private_keys, Redactor, SharedRedactor};
 use super::{markdown, Report};
-use crate::flow::Flow;
+use crate::flow::{Flow, Step, Text};
 
 /// Format of a `--report` file, chosen by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,14 +125,18 @@ impl Outputs {
         }
     }
 
-    /// Renders a shareable report as Markdown; the whole text goes through the same filter
-    /// again, because the flow's own texts are part of it.
+    /// Renders a shareable report as Markdown. The report's values are redacted already, so
+    /// only the flow's own texts are redacted here. Ids, evidence keys and labels stay as
+    /// they are, and private keys are removed from the whole text once more.
     pub fn markdown(&self, report: &Report) -> String {
-        let text = markdown::render(report, &self.flow);
-        match &self.redactor {
-            Some(redactor) => lock(redactor).redact(&text),
-            None => scrub_private_keys(&text),
-        }
+        let text = match &self.redactor {
+            Some(redactor) => {
+                let flow = redacted_flow(&self.flow, &mut lock(redactor));
+                markdown::render(report, &flow)
+            }
+            None => markdown::render(report, &self.flow),
+        };
+        scrub_private_keys(&text)
     }
 
     /// Writes the `--report` and `--record-answers` files from a shareable report.
@@ -149,6 +153,29 @@ impl Outputs {
         }
         Ok(())
     }
+}
+
+/// Returns a copy of `flow` whose titles, texts and choice labels are redacted; ids stay.
+fn redacted_flow(flow: &Flow, redactor: &mut Redactor) -> Flow {
+    redactor.learn_flow(flow);
+    let mut copy = flow.clone();
+    let mut edit = |text: &mut Text| {
+        text.en = redactor.redact(&text.en);
+        text.zh_cn = redactor.redact(&text.zh_cn);
+    };
+    edit(&mut copy.title);
+    for state in &mut copy.states {
+        edit(&mut state.title);
+        if let Some(text) = &mut state.text {
+            edit(text);
+        }
+        match &mut state.step {
+            Step::Question { choices, .. } => choices.iter_mut().for_each(|choice| edit(&mut choice.text)),
+            Step::End { next_step, .. } => edit(next_step),
+            Step::Check { .. } | Step::Action { .. } => {}
+        }
+    }
+    copy
 }
 
 #[cfg(test)]
@@ -192,6 +219,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(check_answers_path(&dir.path().join("a.toml")).is_ok());
         assert!(matches!(check_answers_path(&dir.path().join("a.txt")), Err(OutputError::AnswersExtension { .. })));
+    }
+
+    fn outputs_with_redactor() -> Outputs {
+        let redactor = std::sync::Arc::new(std::sync::Mutex::new(Redactor::new()));
+        // The panel flow is embedded and valid; its tests check both.
+        let flow = crate::flow::embedded("panel").expect("a panel flow").expect("a valid panel flow");
+        Outputs { report_file: None, answers_file: None, redactor: Some(redactor), flow }
+    }
+
+    #[test]
+    fn markdown_keeps_evidence_keys_and_finding_ids() {
+        let outputs = outputs_with_redactor();
+        let mut report = Report::new("panel", crate::i18n::Lang::En);
+        report.path = vec!["warning".to_string(), "check-status".to_string()];
+        let evidence = serde_json::json!({ "certificate": { "id": 4, "domain": "shop.example.id" }, "path": "/www/shop.example.id.pem" });
+        let mut settings = crate::findings::Finding::new("panel.settings", crate::findings::Severity::Info, "read shop.example.id", evidence);
+        settings.state = "check-status".to_string();
+        report.findings.push(settings);
+        let mut invalid = crate::findings::Finding::new("served.invalid", crate::findings::Severity::Error, "bad", serde_json::json!({}));
+        invalid.state = "check-status".to_string();
+        report.findings.push(invalid);
+
+        let shareable = outputs.shareable(&report);
+        let text = outputs.markdown(&shareable);
+        for kept in ["| `panel.settings` | certificate.id | `4` |", "| `panel.settings` | certificate.domain | `host-1` |", "`served.invalid`"] {
+            assert!(text.contains(kept), "missing {kept:?} in\n{text}");
+        }
+        assert!(!text.contains("shop.example"), "{text}");
     }
 
     #[test]

@@ -7,14 +7,19 @@
 //! `::`) and the name `localhost` stay, because they name no machine. Fingerprints, serials
 //! and dates stay too: they identify certificates, not people.
 //!
+//! Identifiers of certwiz itself (finding ids, evidence keys, state and choice ids, variable
+//! names) stay even where they look like a domain (`certificate.id`): the redactor learns them
+//! from the report and the flow and leaves them alone.
+//!
 //! Private key blocks (`-----BEGIN ... PRIVATE KEY-----`) are removed from every output,
 //! redacted or not, by [`scrub_private_keys`] and [`KeyScrubber`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::certs::CertSummary;
+use crate::flow::{Flow, Step};
 
 use super::Report;
 
@@ -44,13 +49,14 @@ const COUNTRY_TLDS: &str = "ac ad ae af ag ai al am ao aq ar as at au aw ax az b
 
 /// Generic top-level domains seen on servers that run 1Panel or nginx, and names used on
 /// private networks. A domain under a TLD missing here is only redacted when certwiz learnt it
-/// from a variable or a certificate.
+/// from a variable or a certificate. `.invalid` is missing on purpose: it never resolves
+/// (RFC 6761), and finding ids such as `served.invalid` end in it.
 const GENERIC_TLDS: &str = "com net org edu gov mil int info biz name pro mobi asia tel travel jobs aero coop \
     museum xyz top site online shop store tech app dev cloud page blog club vip work ltd group live life world \
     today news email link click host space website fun icu wang ren xin pub ink art design studio agency \
     services solutions center company network systems digital media tools zone one best games chat fan fit \
     love plus pw social team wiki win cyou sbs cfd lol \
-    local lan internal intranet corp home localdomain test example invalid arpa";
+    local lan internal intranet corp home localdomain test example arpa";
 
 /// Replaces names, addresses and home directories with stable placeholders.
 #[derive(Debug)]
@@ -64,6 +70,8 @@ pub struct Redactor {
     known_users: Vec<String>,
     /// Home directories outside `/home` and `/root` (from `$HOME`), with their user.
     homes: Vec<(String, String)>,
+    /// Identifiers of certwiz (finding ids, evidence keys, state ids) that are never replaced.
+    identifiers: BTreeSet<String>,
 }
 
 /// Placeholders of one kind, numbered in the order values are first seen.
@@ -101,6 +109,7 @@ impl Redactor {
             known_hosts: Vec::new(),
             known_users: Vec::new(),
             homes: Vec::new(),
+            identifiers: BTreeSet::new(),
         }
     }
 
@@ -185,8 +194,46 @@ impl Redactor {
         }
     }
 
-    /// Learns from the variables and certificates of a report.
+    /// Learns an identifier of certwiz to leave alone even where it looks like a domain.
+    pub fn learn_identifier(&mut self, identifier: &str) {
+        if identifier.contains('.') {
+            self.identifiers.insert(identifier.to_string());
+        }
+    }
+
+    /// Learns the state, choice and outcome ids and the variable names of a flow as identifiers.
+    pub fn learn_flow(&mut self, flow: &Flow) {
+        for name in flow.variables.keys() {
+            self.learn_identifier(name);
+        }
+        for state in &flow.states {
+            self.learn_identifier(&state.id);
+            match &state.step {
+                Step::Question { choices, .. } => choices.iter().for_each(|choice| self.learn_identifier(&choice.id)),
+                Step::Check { next, .. } | Step::Action { next, .. } => next.keys().for_each(|outcome| self.learn_identifier(outcome)),
+                Step::End { .. } => {}
+            }
+        }
+    }
+
+    /// Learns from a report: host names from its variables and certificates, and as
+    /// identifiers its finding ids, evidence keys, state and choice ids and variable names.
     pub fn learn_report(&mut self, report: &Report) {
+        for finding in &report.findings {
+            self.learn_identifier(&finding.id);
+            self.learn_identifier(&finding.state);
+            self.learn_evidence_keys("", &finding.evidence);
+        }
+        for id in &report.path {
+            self.learn_identifier(id);
+        }
+        for answer in &report.answers {
+            self.learn_identifier(&answer.question);
+            self.learn_identifier(&answer.choice);
+        }
+        for name in report.variables.keys() {
+            self.learn_identifier(name);
+        }
         self.learn_variables(&report.variables);
         let certificates = &report.certificates;
         for summary in [&certificates.served, &certificates.served_initially, &certificates.disk].into_iter().flatten() {
@@ -194,10 +241,32 @@ impl Redactor {
         }
     }
 
+    /// Learns evidence keys and their dotted paths (`certificate.id`), as the Markdown report
+    /// shows nested evidence.
+    fn learn_evidence_keys(&mut self, prefix: &str, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                for (key, field) in fields {
+                    let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                    self.learn_identifier(key);
+                    self.learn_identifier(&path);
+                    self.learn_evidence_keys(&path, field);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| self.learn_evidence_keys(prefix, item)),
+            _ => {}
+        }
+    }
+
+    fn is_identifier(&self, run: &str) -> bool {
+        self.identifiers.contains(run)
+    }
+
     /// Returns `text` with private keys removed and names, addresses and homes replaced.
     pub fn redact(&mut self, text: &str) -> String {
         let text = scrub_private_keys(text);
         let text = self.redact_homes(&text);
+        let text = self.redact_url_users(&text);
         let text = self.redact_emails(&text);
         let text = self.redact_known(&text);
         let text = self.redact_ipv6(&text);
@@ -251,26 +320,78 @@ impl Redactor {
         })
     }
 
-    fn redact_emails(&mut self, text: &str) -> String {
-        rewrite_runs(text, is_email_char, |run| {
-            let (local, domain) = run.split_once('@')?;
-            if local.is_empty() || domain.contains('@') {
+    /// Replaces the user name of a URL (`ssh://dave@10.1.2.3`, `ftp://dave:secret@host`); a
+    /// password becomes `***`. The host is left to the later steps.
+    fn redact_url_users(&mut self, text: &str) -> String {
+        if !text.contains("://") {
+            return text.to_string();
+        }
+        rewrite(text, |text, index| {
+            if !text[..index].ends_with("://") {
                 return None;
             }
-            let (start, end) = domain_span(domain).filter(|(start, _)| *start == 0)?;
-            let user = self.users.get(local);
-            let host = self.hosts.get(&domain[start..end].to_ascii_lowercase());
-            Some(format!("{user}@{host}{}", &domain[end..]))
+            let rest = &text[index..];
+            let authority_end = rest.find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace()).unwrap_or(rest.len());
+            let at = rest[..authority_end].rfind('@')?;
+            let (user, password) = match rest[..at].split_once(':') {
+                Some((user, password)) => (user, Some(password)),
+                None => (&rest[..at], None),
+            };
+            if user.is_empty() || user.starts_with("user-") {
+                return None;
+            }
+            let placeholder = self.users.get(user);
+            let replacement = match password {
+                Some(_) => format!("{placeholder}:***@"),
+                None => format!("{placeholder}@"),
+            };
+            Some((at + 1, replacement))
         })
     }
 
+    /// Replaces `user@domain` as a user and a host placeholder. Where the part after `@` is
+    /// an address or a learnt single-label host (`dave@10.1.2.3`), only the user is replaced
+    /// here and the later steps replace the rest.
+    fn redact_emails(&mut self, text: &str) -> String {
+        rewrite_runs(text, is_email_char, |run| {
+            let (local, domain) = run.split_once('@')?;
+            if local.is_empty() || domain.contains('@') || local.starts_with("user-") {
+                return None;
+            }
+            if let Some((start, end)) = domain_span(domain).filter(|(start, _)| *start == 0) {
+                let user = self.users.get(local);
+                let host = self.hosts.get(&domain[start..end].to_ascii_lowercase());
+                return Some(format!("{user}@{host}{}", &domain[end..]));
+            }
+            if !self.names_machine(domain) {
+                return None;
+            }
+            Some(format!("{}@{domain}", self.users.get(local)))
+        })
+    }
+
+    /// Returns whether `domain` (the part after `@`) starts with an IPv4 address or a learnt
+    /// host name.
+    fn names_machine(&self, domain: &str) -> bool {
+        let address = domain.trim_end_matches('.');
+        if address.parse::<Ipv4Addr>().is_ok_and(|address| !keeps_ip(IpAddr::V4(address))) {
+            return true;
+        }
+        let lower = domain.to_ascii_lowercase();
+        self.known_hosts.iter().any(|host| lower.starts_with(host.as_str()) && ends_name(&lower, host.len()))
+    }
+
+    /// Replaces learnt names. A dotted host name is specific enough to be replaced inside file
+    /// names and path segments too (`panel.example.test-ssl-1.log`). A single label or a user
+    /// name is replaced only as a whole word, so that `server` spares `server_name`.
     fn redact_known(&mut self, text: &str) -> String {
         let mut text = text.to_string();
         for host in self.known_hosts.clone() {
-            text = replace_word(&text, &host, true, &mut || self.hosts.get(&host));
+            let boundary = if host.contains('.') { Boundary::Alphanumeric } else { Boundary::Name };
+            text = replace_word(&text, &host, true, boundary, &self.identifiers, &mut || self.hosts.get(&host));
         }
         for user in self.known_users.clone() {
-            text = replace_word(&text, &user, false, &mut || self.users.get(&user));
+            text = replace_word(&text, &user, false, Boundary::Name, &self.identifiers, &mut || self.users.get(&user));
         }
         text
     }
@@ -308,6 +429,9 @@ impl Redactor {
 
     fn redact_domains(&mut self, text: &str) -> String {
         rewrite_runs(text, is_host_char, |run| {
+            if self.is_identifier(run) {
+                return None;
+            }
             let (start, end) = domain_span(run)?;
             let host = self.hosts.get(&run[start..end].to_ascii_lowercase());
             Some(format!("{}{host}{}", &run[..start], &run[end..]))
@@ -395,9 +519,27 @@ fn domain_span(run: &str) -> Option<(usize, usize)> {
     Some((start, end))
 }
 
-/// Replaces `word` where it stands alone, not inside a longer name or a subdomain. The
-/// placeholder is only taken when the word occurs, so numbers follow what the output shows.
-fn replace_word(text: &str, word: &str, ignore_case: bool, placeholder: &mut dyn FnMut() -> String) -> String {
+/// The context a learnt word needs around it to be replaced.
+#[derive(Debug, Clone, Copy)]
+enum Boundary {
+    /// Not inside a longer name or a subdomain: no letter, digit, `-`, `_` or `.` next to it,
+    /// except a dot that ends a sentence.
+    Name,
+    /// No letter or digit next to it, so `-`, `_`, `.` and `/` all end it.
+    Alphanumeric,
+}
+
+/// Replaces `word` where `boundary` allows, unless the run of host characters around it is
+/// one of `identifiers`. The placeholder is only taken when the word occurs, so numbers
+/// follow what the output shows.
+fn replace_word(
+    text: &str,
+    word: &str,
+    ignore_case: bool,
+    boundary: Boundary,
+    identifiers: &BTreeSet<String>,
+    placeholder: &mut dyn FnMut() -> String,
+) -> String {
     // ASCII lower-casing keeps every byte offset, so indices into `haystack` fit `text`.
     let haystack = if ignore_case { text.to_ascii_lowercase() } else { text.to_string() };
     if !haystack.contains(word) {
@@ -407,11 +549,31 @@ fn replace_word(text: &str, word: &str, ignore_case: bool, placeholder: &mut dyn
         if !haystack[index..].starts_with(word) {
             return None;
         }
-        if text[..index].chars().next_back().is_some_and(is_host_char) || !ends_name(&text[index..], word.len()) {
+        let before = text[..index].chars().next_back();
+        let bounded = match boundary {
+            Boundary::Name => !before.is_some_and(is_host_char) && ends_name(&text[index..], word.len()),
+            Boundary::Alphanumeric => {
+                let after = text[index + word.len()..].chars().next();
+                !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+            }
+        };
+        if !bounded || identifiers.contains(host_run_around(text, index, word.len())) {
             return None;
         }
         Some((word.len(), placeholder()))
     })
+}
+
+/// Returns the run of host characters that contains `text[start..start + length]`.
+fn host_run_around(text: &str, start: usize, length: usize) -> &str {
+    let run_start = text[..start]
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !is_host_char(*c))
+        .map_or(0, |(index, c)| index + c.len_utf8());
+    let end = start + length;
+    let run_end = text[end..].find(|c: char| !is_host_char(c)).map_or(text.len(), |index| end + index);
+    &text[run_start..run_end]
 }
 
 /// Rebuilds `text`, letting `at` replace a span starting at any character: it returns the
@@ -499,11 +661,27 @@ pub fn scrub_private_keys(text: &str) -> String {
     out
 }
 
+/// A base64 run at least this long after a removed `BEGIN` marker is key material, whatever
+/// log prefix the line carries. PEM body lines hold 64 characters.
+const MIN_KEY_RUN: usize = 40;
+
 /// Removes private key blocks from text that arrives line by line.
+///
+/// After a `BEGIN ... PRIVATE KEY` marker without its `END`, the following lines are dropped
+/// while they are key material: bare base64 lines, lines whose payload after a log prefix
+/// (`[ERROR] tls: MIIE...`) is a base64 run of [`MIN_KEY_RUN`] characters or more, and one
+/// shorter final run behind the same prefix. The block ends at its `END` marker or at the
+/// first line that is clearly not base64.
 #[derive(Debug, Default)]
 pub struct KeyScrubber {
     /// A `BEGIN` marker was seen and its `END` marker not yet.
     in_key: bool,
+    /// The log prefix of the marker or the last body line, with digits as `0` so that
+    /// changing timestamps still match.
+    prefix_shape: Option<String>,
+    /// A body line shorter than [`MIN_KEY_RUN`] was dropped; only the `END` marker or bare
+    /// base64 may follow.
+    short_line_seen: bool,
 }
 
 impl KeyScrubber {
@@ -514,12 +692,12 @@ impl KeyScrubber {
         if self.in_key {
             match find_end_marker(rest) {
                 Some(after) => {
-                    self.in_key = false;
+                    self.leave_key();
                     removed = true;
                     rest = &rest[after..];
                 }
-                None if looks_like_key_body(rest) => return None,
-                None => self.in_key = false,
+                None if self.is_body_line(rest) => return None,
+                None => self.leave_key(),
             }
         }
 
@@ -530,10 +708,16 @@ impl KeyScrubber {
             match find_end_marker(&rest[after..]) {
                 Some(end) => rest = &rest[after + end..],
                 None => {
-                    self.in_key = true;
+                    self.enter_key(&rest[..start]);
                     rest = "";
                 }
             }
+        }
+        // An `END` marker whose block was cut off earlier still names a key; it goes too.
+        while let Some((start, after)) = find_marker(rest, "-----END ") {
+            out.push_str(&rest[..start]);
+            out.push_str(KEY_REMOVED);
+            rest = &rest[after..];
         }
         out.push_str(rest);
 
@@ -543,31 +727,79 @@ impl KeyScrubber {
             Some(out)
         }
     }
+
+    fn enter_key(&mut self, prefix: &str) {
+        self.in_key = true;
+        self.prefix_shape = Some(prefix_shape(&strip_ansi(prefix)));
+        self.short_line_seen = false;
+    }
+
+    fn leave_key(&mut self) {
+        self.in_key = false;
+        self.prefix_shape = None;
+        self.short_line_seen = false;
+    }
+
+    /// Returns whether `line`, seen inside a key block, is part of the key.
+    fn is_body_line(&mut self, line: &str) -> bool {
+        if looks_like_key_body(line) {
+            return true;
+        }
+        let text = strip_ansi(line);
+        let text = text.trim();
+        if longest_base64_run(text) >= MIN_KEY_RUN && !self.short_line_seen {
+            let payload_start = text.len() - base64_suffix_len(text);
+            self.prefix_shape = Some(prefix_shape(&text[..payload_start]));
+            return true;
+        }
+
+        let payload_length = base64_suffix_len(text);
+        let same_prefix = self.prefix_shape.as_deref() == Some(prefix_shape(&text[..text.len() - payload_length]).as_str());
+        if payload_length > 0 && same_prefix && !self.short_line_seen {
+            self.short_line_seen = true;
+            return true;
+        }
+        false
+    }
+}
+
+fn is_base64_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')
+}
+
+/// Returns the length in bytes of the base64 run that ends `text`.
+fn base64_suffix_len(text: &str) -> usize {
+    text.chars().rev().take_while(|&c| is_base64_char(c)).count()
+}
+
+fn longest_base64_run(text: &str) -> usize {
+    text.split(|c: char| !is_base64_char(c)).map(str::len).max().unwrap_or(0)
+}
+
+/// Returns a log prefix with its digits as `0` and without surrounding blanks.
+fn prefix_shape(prefix: &str) -> String {
+    prefix.trim().chars().map(|c| if c.is_ascii_digit() { '0' } else { c }).collect()
 }
 
 /// Finds `-----BEGIN <label> PRIVATE KEY-----`; returns its start and the index after it.
 fn find_begin_marker(text: &str) -> Option<(usize, usize)> {
-    let mut from = 0;
-    while let Some(found) = text[from..].find("-----BEGIN ") {
-        let start = from + found;
-        let label_start = start + "-----BEGIN ".len();
-        let label_end = label_start + text[label_start..].find("-----")?;
-        if text[label_start..label_end].ends_with("PRIVATE KEY") {
-            return Some((start, label_end + "-----".len()));
-        }
-        from = label_end;
-    }
-    None
+    find_marker(text, "-----BEGIN ")
 }
 
 /// Finds `-----END <label> PRIVATE KEY-----`; returns the index after it.
 fn find_end_marker(text: &str) -> Option<usize> {
+    find_marker(text, "-----END ").map(|(_, after)| after)
+}
+
+/// Finds `<opening><label> PRIVATE KEY-----`; returns its start and the index after it.
+fn find_marker(text: &str, opening: &str) -> Option<(usize, usize)> {
     let mut from = 0;
-    while let Some(found) = text[from..].find("-----END ") {
-        let label_start = from + found + "-----END ".len();
+    while let Some(found) = text[from..].find(opening) {
+        let start = from + found;
+        let label_start = start + opening.len();
         let label_end = label_start + text[label_start..].find("-----")?;
         if text[label_start..label_end].ends_with("PRIVATE KEY") {
-            return Some(label_end + "-----".len());
+            return Some((start, label_end + "-----".len()));
         }
         from = label_end;
     }
@@ -578,10 +810,7 @@ fn find_end_marker(text: &str) -> Option<usize> {
 fn looks_like_key_body(line: &str) -> bool {
     let line = strip_ansi(line);
     let line = line.trim();
-    line.is_empty()
-        || line.starts_with("Proc-Type:")
-        || line.starts_with("DEK-Info:")
-        || line.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+    line.is_empty() || line.starts_with("Proc-Type:") || line.starts_with("DEK-Info:") || line.chars().all(is_base64_char)
 }
 
 #[cfg(test)]
@@ -735,6 +964,95 @@ mod tests {
     fn certificate_blocks_stay() {
         let text = format!("-----BEGIN CERTIFICATE-----\n{KEY_BODY}\n-----END CERTIFICATE-----\n");
         assert_eq!(scrub_private_keys(&text), text);
+    }
+
+    #[test]
+    fn learnt_domain_is_replaced_inside_file_names() {
+        let mut redactor = Redactor::new();
+        redactor.learn_host("panel.corp-alpha.test");
+        let text = "/opt/1panel/log/ssl/panel.corp-alpha.test-ssl-1.log acme/panel.corp-alpha.test_ecc/ for panel.corp-alpha.test";
+        assert_eq!(redactor.redact(text), "/opt/1panel/log/ssl/host-1-ssl-1.log acme/host-1_ecc/ for host-1");
+    }
+
+    #[test]
+    fn learnt_single_label_spares_longer_identifiers() {
+        let mut redactor = Redactor::new();
+        redactor.learn_host("server");
+        assert_eq!(redactor.redact("server_name=server server-1 webserver"), "server_name=host-1 server-1 webserver");
+    }
+
+    #[test]
+    fn url_user_is_replaced() {
+        let mut redactor = Redactor::new();
+        let text = "ssh://dave@10.1.2.3 https://bob:hunter2@mirror.example.net/x admin@corp.test";
+        assert_eq!(redactor.redact(text), "ssh://user-1@ip-1 https://user-2:***@host-2/x user-3@host-1");
+    }
+
+    #[test]
+    fn user_before_address_is_replaced() {
+        let mut redactor = Redactor::new();
+        redactor.learn_host("gateway");
+        assert_eq!(redactor.redact("ssh dave@10.1.2.3; scp x carol@gateway:/tmp"), "ssh user-1@ip-1; scp x user-2@host-1:/tmp");
+    }
+
+    #[test]
+    fn learnt_identifiers_stay() {
+        let mut redactor = Redactor::new();
+        let mut report = Report::new("panel", crate::i18n::Lang::En);
+        let mut finding = crate::findings::Finding::new(
+            "panel.settings",
+            crate::findings::Severity::Info,
+            "settings",
+            serde_json::json!({ "certificate": { "id": 3, "leaf": { "domain.name": "x" } } }),
+        );
+        finding.state = "check-status".to_string();
+        report.findings.push(finding);
+        redactor.learn_report(&report);
+        let text = "certificate.id certificate.leaf.domain.name shop.example.id";
+        assert_eq!(redactor.redact(text), "certificate.id certificate.leaf.domain.name host-1");
+    }
+
+    #[test]
+    fn finding_ids_ending_in_invalid_stay() {
+        let mut redactor = Redactor::new();
+        assert_eq!(redactor.redact("served.invalid disk.invalid"), "served.invalid disk.invalid");
+        redactor.learn_host("shop.invalid");
+        assert_eq!(redactor.redact("shop.invalid"), "host-1");
+    }
+
+    /// Returns a PEM body of `lines` lines of 64 base64 characters and a short last line.
+    fn long_key_body(lines: usize) -> Vec<String> {
+        let alphabet: Vec<char> = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".chars().collect();
+        let mut body: Vec<String> =
+            (0..lines).map(|line| (0..64).map(|column| alphabet[(line * 7 + column * 3) % 64]).collect()).collect();
+        body.push("QUFBQUFBQUFBQQ==".to_string());
+        body
+    }
+
+    #[test]
+    fn prefixed_key_lines_are_removed() {
+        let body = long_key_body(25);
+        let mut text = "2026/01/02 10:00:05 [ERROR] tls: -----BEGIN RSA PRIVATE KEY-----\n".to_string();
+        for (index, line) in body.iter().enumerate() {
+            text.push_str(&format!("2026/01/02 10:00:{:02} [ERROR] tls: {line}\n", 6 + index % 50));
+        }
+        text.push_str("2026/01/02 10:00:59 [ERROR] tls: -----END RSA PRIVATE KEY-----\n");
+        text.push_str("2026/01/02 10:01:00 [ERROR] tls: handshake failed\n");
+
+        let scrubbed = scrub_private_keys(&text);
+        assert_eq!(scrubbed, format!("2026/01/02 10:00:05 [ERROR] tls: {KEY_REMOVED}\n2026/01/02 10:01:00 [ERROR] tls: handshake failed\n"));
+    }
+
+    #[test]
+    fn key_block_ends_at_plain_text_line() {
+        let body = long_key_body(2);
+        let text = format!("[ERROR] tls: -----BEGIN PRIVATE KEY-----\n[ERROR] tls: {}\n[ERROR] tls: reload failed\n[ERROR] tls: retry\n", body[0]);
+        assert_eq!(scrub_private_keys(&text), format!("[ERROR] tls: {KEY_REMOVED}\n[ERROR] tls: reload failed\n[ERROR] tls: retry\n"));
+    }
+
+    #[test]
+    fn stray_end_marker_is_removed() {
+        assert_eq!(scrub_private_keys("tls: -----END EC PRIVATE KEY----- done"), format!("tls: {KEY_REMOVED} done"));
     }
 
     #[test]
