@@ -89,6 +89,8 @@ pub fn execute(flow: &Flow, variables: &Variables, run: &RunArgs, styles: Styles
     let redactor: Option<SharedRedactor> = run.redact.then(|| {
         let mut redactor = Redactor::for_this_machine();
         redactor.learn_variables(variables.iter());
+        // Ids of states, choices and findings must stay readable even before the report names them.
+        redactor.learn_flow(flow);
         Arc::new(Mutex::new(redactor))
     });
     let fail = |message: &str| invalid_input(styles, &filter_message(redactor.as_ref(), message));
