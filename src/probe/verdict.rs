@@ -1,15 +1,15 @@
 //! Maps verifier errors to a [`Verdict`], including the rule that distinguishes a missing
 //! intermediate from an untrusted CA.
 
-use std::net::IpAddr;
 
 use rustls::CertificateError;
 use rustls_pki_types::CertificateDer;
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 
 use super::Verdict;
+use crate::certs::CertSummary;
 
 /// Maps an error from `WebPkiServerVerifier::verify_server_cert` on `leaf` and `intermediates`.
 /// `known_intermediates` come from the user's files and only feed [`unknown_issuer`].
@@ -185,33 +185,10 @@ fn issued(issuer: &X509Certificate<'_>, subject: &X509Certificate<'_>) -> bool {
         && subject.verify_signature(Some(issuer.public_key())).is_ok()
 }
 
-/// Returns the DNS names and IP addresses in the subjectAltName of `leaf`, or `None` when the
-/// certificate or the extension cannot be parsed.
+/// Returns the DNS names and IP addresses in the leaf's subjectAltName, or `None` when the leaf
+/// does not parse.
 fn presented_names(leaf: &CertificateDer<'_>) -> Option<Vec<String>> {
-    let (_, certificate) = X509Certificate::from_der(leaf).ok()?;
-    let Some(extension) = certificate.subject_alternative_name().ok()? else {
-        return Some(Vec::new());
-    };
-
-    let names = extension
-        .value
-        .general_names
-        .iter()
-        .filter_map(|name| match name {
-            GeneralName::DNSName(dns_name) => Some(dns_name.to_string()),
-            GeneralName::IPAddress(bytes) => ip_address(bytes).map(|ip| ip.to_string()),
-            _ => None,
-        })
-        .collect();
-    Some(names)
-}
-
-/// Parses the 4- or 16-byte form an IP address takes in a subjectAltName.
-fn ip_address(bytes: &[u8]) -> Option<IpAddr> {
-    if let Ok(octets) = <[u8; 4]>::try_from(bytes) {
-        return Some(IpAddr::from(octets));
-    }
-    <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from)
+    CertSummary::from_der(leaf).ok().map(|summary| summary.sans)
 }
 
 #[cfg(test)]
