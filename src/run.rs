@@ -330,7 +330,7 @@ impl Session<'_> {
                     )
                 } else {
                     let reason = failure_reason(&outcome, timeout);
-                    let stderr = last_line(&outcome.stderr_tail);
+                    let stderr = telling_line(&outcome.stderr_tail);
                     let message = if stderr.is_empty() {
                         t!("run.action.failed_without_output", reason = reason)
                     } else {
@@ -494,6 +494,29 @@ fn failure_reason(outcome: &action::CommandOutcome, timeout: std::time::Duration
     }
 }
 
-fn last_line(text: &str) -> String {
-    text.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("").trim().to_string()
+/// Picks the line of a failed command's output that says why: the first nginx-style error line
+/// (`[emerg]`, `[alert]`, `[crit]`, `[error]`), else the last non-empty line. `nginx -t` prints its
+/// reason first and a generic "test failed" last.
+fn telling_line(text: &str) -> String {
+    const LEVELS: [&str; 4] = ["[emerg]", "[alert]", "[crit]", "[error]"];
+    let error_line = text.lines().find(|line| LEVELS.iter().any(|level| line.contains(level)));
+    let last_line = || text.lines().rev().find(|line| !line.trim().is_empty());
+    error_line.or_else(last_line).unwrap_or("").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::telling_line;
+
+    #[test]
+    fn telling_line_prefers_nginx_error() {
+        let output = "nginx: [emerg] cannot load certificate \"/x.pem\"\nnginx: configuration file /etc/nginx.conf test failed\n";
+        assert_eq!(telling_line(output), "nginx: [emerg] cannot load certificate \"/x.pem\"");
+    }
+
+    #[test]
+    fn telling_line_falls_back_to_last_line() {
+        assert_eq!(telling_line("first\nsecond\n\n"), "second");
+        assert_eq!(telling_line(""), "");
+    }
 }
