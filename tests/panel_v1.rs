@@ -59,7 +59,7 @@ fn file_behind_db_writes_files_and_resolves() {
     assert_eq!(variables["host"], "127.0.0.1");
     assert_eq!(variables["server_name"], "localhost");
     assert_eq!(variables["panel_version"], "1");
-    assert_eq!(variables["unit"], "1panel.service");
+    assert_eq!(variables["unit"], "", "the host's systemd does not describe a copy under --root");
     assert_eq!(variables["db_file"], tree.settings_db().display().to_string());
 
     let backups = files_containing(tree.cert_file().parent().unwrap(), "certwiz-backup");
@@ -305,4 +305,104 @@ fn rows_only_in_the_wal_are_read() {
     assert_eq!(report.finding("panel.file_behind_db")["evidence"]["db_sha256"], fingerprint(&renewed.der));
     assert_eq!(report.0["variables"]["port"], port.to_string());
     drop(writer);
+}
+
+#[test]
+fn ssl_disabled_with_tls_listener_says_not_applied() {
+    let mut tree = PanelTree::new(Version::V1);
+    let certificate = tree.issue_valid();
+    tree.install_files(&certificate);
+    let port = tree.start_server();
+    tree.settings(&[("SSL", "disable"), ("SSLType", "self"), ("ServerPort", &port.to_string()), ("BindDomain", "localhost")]);
+
+    let output = tree.diagnose().json().run();
+
+    output.assert_code(1);
+    let report = output.report();
+    assert_eq!(report.path(), ["warning", "check-status", "ssl-disabled"]);
+    let ids = report.finding_ids();
+    assert!(!ids.contains(&"panel.ssl_disabled"), "{ids:?}");
+    let served = report.finding("panel.ssl_disabled_tls_served");
+    assert_eq!(served["evidence"]["endpoint_speaks_tls"], true);
+    let message = served["message"].as_str().unwrap_or_default();
+    assert!(message.contains("answers with TLS"), "{message}");
+    assert!(message.contains("restarted"), "{message}");
+    let verdict = report.0["verdict"].as_str().unwrap_or_default();
+    assert!(!verdict.contains("port serves plain HTTP"), "{verdict}");
+    assert!(verdict.contains("has not been restarted"), "{verdict}");
+}
+
+#[test]
+fn unusable_row_offers_renewal_in_the_panel() {
+    let mut tree = PanelTree::new(Version::V1);
+    let old = tree.issue_expired();
+    tree.install_files(&old);
+    let port = tree.start_server();
+    let stored = tree.issue_expired();
+    tree.insert_certificate(3, &stored);
+    tree.select_certificate(3, port);
+    let answers = tree.answers_file("reconfirm = \"cannot\"\n");
+
+    let output = tree.diagnose().answers(&answers).json().run();
+
+    output.assert_code(1);
+    let report = output.report();
+    assert_eq!(report.path(), ["warning", "check-status", "reconfirm", "inspect-logs"], "{}", report.pretty());
+    let unusable = report.finding("panel.db_certificate_unusable")["message"].as_str().unwrap_or_default().to_string();
+    assert!(unusable.contains("Websites → Certificates"), "{unusable}");
+    assert!(report.0["next_step"].as_str().unwrap_or_default().contains("Websites → Certificates"), "{}", report.pretty());
+    assert!(report.actions().is_empty(), "{}", report.pretty());
+    assert_eq!(fs::read_to_string(tree.cert_file()).unwrap(), old.cert_pem);
+}
+
+#[test]
+fn missing_settings_db_is_named() {
+    let tree = PanelTree::new(Version::V1);
+    fs::remove_file(tree.settings_db()).unwrap();
+
+    let output = tree.diagnose().set("port", closed_port().to_string()).json().run();
+
+    let report = output.report();
+    let unreadable = report.finding("panel.db_unreadable");
+    assert_eq!(unreadable["evidence"]["db_file"], tree.settings_db().display().to_string());
+    assert!(unreadable["message"].as_str().unwrap_or_default().contains("not found"), "{unreadable}");
+    assert_eq!(report.0["variables"]["db_file"], tree.settings_db().display().to_string());
+}
+
+#[test]
+fn missing_ctl_is_not_detected() {
+    let root = tempfile::tempdir().unwrap();
+
+    let output = support::Certwiz::diagnose()
+        .arg("--root")
+        .arg(root.path())
+        .set("port", closed_port().to_string())
+        .set("timeout_secs", "2")
+        .json()
+        .run();
+
+    let report = output.report();
+    let finding = report.finding("panel.not_detected");
+    assert_eq!(finding["severity"], "info");
+    assert_eq!(finding["evidence"]["ctl"], root.path().join("usr/local/bin/1pctl").display().to_string());
+    assert_eq!(finding["evidence"]["base_dir"], root.path().join("opt").display().to_string());
+    assert!(!report.finding_ids().contains(&"panel.db_unreadable"), "{}", report.pretty());
+}
+
+#[test]
+fn empty_renewal_log_says_none_found() {
+    let mut tree = PanelTree::new(Version::V1);
+    let certificate = tree.issue_valid();
+    tree.install_files(&certificate);
+    set_mtime_from_now(&tree.cert_file(), -60);
+    let port = tree.start_server();
+    tree.insert_certificate(2, &certificate);
+    tree.select_certificate(2, port);
+
+    let output = tree.diagnose().json().run();
+
+    let report = output.report();
+    let message = report.finding("panel.timeline")["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("last renewal log line none found,"), "{message}");
+    assert!(!message.contains("- (server local time)"), "{message}");
 }

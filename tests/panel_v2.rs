@@ -29,7 +29,8 @@ fn v2_defaults_pick_core_commands_and_logs() {
     assert_eq!(report.path(), ["warning", "check-status", "browser-check", "healthy"]);
     let variables = &report.0["variables"];
     assert_eq!(variables["restart_command"], "1pctl restart core");
-    assert_eq!(variables["unit"], "1panel-core.service");
+    assert_eq!(variables["unit"], "", "the host's systemd does not describe a copy under --root");
+    assert!(report.finding_ids().contains(&"panel.host_tools_skipped"), "{}", report.pretty());
     assert_eq!(variables["panel_version"], "2");
     assert_eq!(variables["db_file"], tree.settings_db().display().to_string());
     assert_eq!(variables["ssl_db_file"], tree.certificates_db().display().to_string());
@@ -125,7 +126,8 @@ fn v2_restarting_unit_is_restart_loop() {
         "2026/11/30 02:00:00 开始申请证书,域名 [localhost] 申请方式 [DNS 账号]\n2026/11/30 02:00:20 申请 [localhost] 证书成功！！\n",
     );
 
-    let output = tree.diagnose().json().run();
+    // A copy under --root gets no unit by default, so name it as a user would for a live tree.
+    let output = tree.diagnose().set("unit", "1panel-core.service").json().run();
 
     output.assert_code(1);
     let report = output.report();
@@ -184,4 +186,83 @@ fn v2_missing_journalctl_is_skipped() {
     assert!(!ids.contains(&"panel.journal_failed"), "{ids:?}");
     let scanned = report.0["logs"].to_string();
     assert!(!scanned.contains("journalctl"), "{scanned}");
+}
+
+#[test]
+fn v2_empty_journal_is_not_a_clean_log() {
+    let tree = PanelTree::new(Version::V2);
+    let port = closed_port();
+    let certificate = tree.issue_valid();
+    tree.install_files(&certificate);
+    tree.insert_certificate(2, &certificate);
+    tree.select_certificate(2, port);
+
+    // The fake journalctl prints `-- No entries --`, as the real one does for an unknown unit.
+    let output = tree.diagnose().set("unit", "1panel-core.service").json().run();
+
+    output.assert_code(1);
+    let report = output.report();
+    assert_eq!(report.path(), ["warning", "check-status", "inspect-logs"]);
+    assert_eq!(report.finding("panel.journal_empty")["evidence"]["unit"], "1panel-core.service");
+    let scanned = report.0["logs"].to_string();
+    assert!(!scanned.contains("journalctl"), "{scanned}");
+    let ids = report.finding_ids();
+    assert!(!ids.contains(&"panel.host_tools_skipped"), "{ids:?}");
+}
+
+#[test]
+fn v2_copy_under_root_skips_host_tools() {
+    let tree = PanelTree::new(Version::V2);
+    let port = closed_port();
+    let certificate = tree.issue_valid();
+    tree.install_files(&certificate);
+    tree.insert_certificate(2, &certificate);
+    tree.select_certificate(2, port);
+    tree.fake_tool("systemctl", "LoadState=loaded\nActiveState=activating\nSubState=auto-restart\nNRestarts=12\n");
+    tree.fake_tool("journalctl", "2026-11-30T03:00:02+0800 host 1panel-core[812]: panic: open server.key: permission denied\n");
+
+    let output = tree.diagnose().json().run();
+
+    output.assert_code(1);
+    let report = output.report();
+    assert_eq!(report.path(), ["warning", "check-status", "inspect-logs"], "{}", report.pretty());
+    let skipped: Vec<_> = report.findings().iter().filter(|finding| finding["id"] == "panel.host_tools_skipped").collect();
+    assert_eq!(skipped.len(), 1, "{}", report.pretty());
+    assert_eq!(skipped[0]["evidence"]["root"], tree.root.path().display().to_string());
+    assert!(!report.finding_ids().contains(&"panel.restart_loop"), "{}", report.pretty());
+    assert!(!report.0["logs"].to_string().contains("journalctl"), "{}", report.pretty());
+}
+
+#[test]
+fn v2_write_files_keeps_certificate_mode() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mut tree = PanelTree::new(Version::V2);
+    let old = tree.issue_expired();
+    tree.install_files(&old);
+    fs::set_permissions(tree.cert_file(), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(tree.key_file(), fs::Permissions::from_mode(0o640)).unwrap();
+    set_mtime_from_now(&tree.cert_file(), -120);
+    let port = tree.start_server();
+    let renewed = tree.issue_valid();
+    tree.insert_certificate(4, &renewed);
+    tree.select_certificate(4, port);
+    let answers = tree.answers_file("reconfirm = \"write-files\"\nsync-files = \"yes\"\nfull-restart = \"yes\"\n");
+
+    let output = tree.diagnose().answers(&answers).json().run();
+
+    output.assert_code(0);
+    let mode = |path: &std::path::Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&tree.cert_file()), 0o644);
+    assert_eq!(mode(&tree.key_file()), 0o600);
+    let backups = files_containing(tree.cert_file().parent().unwrap(), "certwiz-backup");
+    let key_backup = backups.iter().find(|path| path.display().to_string().contains("server.key")).expect("key backup");
+    let cert_backup = backups.iter().find(|path| path.display().to_string().contains("server.crt")).expect("certificate backup");
+    assert_eq!(mode(key_backup), 0o600);
+    assert_eq!(mode(cert_backup), 0o644);
+    // The planned operations, shown before consent, name the modes.
+    let shown = &output.stderr;
+    assert!(shown.contains("(mode 0600)"), "{}", output.context());
+    assert!(shown.contains("keeping the file's current mode"), "{}", output.context());
+    assert!(shown.contains("the key's backup gets 0600"), "{}", output.context());
 }

@@ -47,6 +47,7 @@ struct DatabaseCertificate {
 /// Runs `status`, then compares with the panel database when `db_file` names one.
 pub async fn run_status(variables: &Variables, now: OffsetDateTime) -> Result<CheckOutput, VariableError> {
     let mut output = status::run(variables, now).await?;
+    output.findings.extend(install_findings(variables));
     let Some(db_file) = variables.optional_path("db_file") else {
         return Ok(output);
     };
@@ -187,14 +188,63 @@ fn leaf_evidence(leaf: &CertSummary) -> Value {
     })
 }
 
+/// Reports HTTPS turned off in the settings. A port that still completes a TLS handshake gets its
+/// own finding, because then the running process has not applied the setting or is not the panel.
 fn ssl_disabled_finding(settings: &Settings, port: u16, endpoint_speaks_tls: bool) -> Finding {
     let value = settings.ssl.clone().unwrap_or_default();
-    Finding::new(
-        "panel.ssl_disabled",
-        Severity::Warning,
-        t!("finding.panel.ssl_disabled", value = value, port = port),
-        json!({ "ssl": value, "port": port, "endpoint_speaks_tls": endpoint_speaks_tls }),
-    )
+    let evidence = json!({ "ssl": value, "port": port, "endpoint_speaks_tls": endpoint_speaks_tls });
+    if endpoint_speaks_tls {
+        return Finding::new(
+            "panel.ssl_disabled_tls_served",
+            Severity::Warning,
+            t!("finding.panel.ssl_disabled_tls_served", value = value, port = port),
+            evidence,
+        );
+    }
+    Finding::new("panel.ssl_disabled", Severity::Warning, t!("finding.panel.ssl_disabled", value = value, port = port), evidence)
+}
+
+/// Returns whether `install_root` names a copy of a machine rather than this one (`/`).
+fn reads_copy(variables: &Variables) -> bool {
+    let root = variables.text("install_root");
+    !root.is_empty() && Path::new(root) != Path::new("/")
+}
+
+/// Reports how the install was found: no `1pctl` under the root while the default file paths
+/// are in use, or a copy of a machine whose systemd state and journal the host's tools do not
+/// describe.
+fn install_findings(variables: &Variables) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let root = variables.text("install_root");
+    if root.is_empty() {
+        return findings;
+    }
+    let root = Path::new(root);
+
+    // Without an install the version is empty, and the finding matters only while a file path
+    // still comes from the `/opt` fallback rather than from `--set`.
+    let detected = !variables.text("panel_version").is_empty();
+    let base = root.join("opt");
+    let uses_fallback = ["cert_file", "key_file"].iter().any(|name| Path::new(variables.text(name)).starts_with(&base));
+    if !detected && uses_fallback {
+        let ctl = root.join(crate::panel::CTL_PATH);
+        findings.push(Finding::new(
+            "panel.not_detected",
+            Severity::Info,
+            t!("finding.panel.not_detected", ctl = ctl.display(), base = base.display()),
+            json!({ "ctl": ctl, "base_dir": base }),
+        ));
+    }
+
+    if detected && reads_copy(variables) && variables.text("unit").is_empty() {
+        findings.push(Finding::new(
+            "panel.host_tools_skipped",
+            Severity::Info,
+            t!("finding.panel.host_tools_skipped", root = root.display()),
+            json!({ "root": root }),
+        ));
+    }
+    findings
 }
 
 /// The database row compared with the certificate file.
@@ -283,7 +333,10 @@ fn timeline_finding(database: &DatabaseCertificate, cert_file: &Path, port: u16,
             "finding.panel.timeline",
             issued = dash(&issued),
             saved = dash(&saved),
-            renewal_log = dash(&renewal_log_time),
+            renewal_log = match &renewal_log_time {
+                Some(time) => t!("panel.local_time", time = time),
+                None => t!("panel.none_found"),
+            },
             file = dash(&file_written),
             process = dash(&process_started)
         ),
@@ -406,6 +459,12 @@ pub async fn run_logs(variables: &Variables) -> CheckOutput {
             t!("finding.panel.journal_failed", unit = unit, detail = detail),
             json!({ "unit": unit, "detail": detail }),
         )),
+        Journal::Lines(bytes) if journal_is_empty(&bytes) => output.findings.push(Finding::new(
+            "panel.journal_empty",
+            Severity::Info,
+            t!("finding.panel.journal_empty", unit = unit),
+            json!({ "unit": unit }),
+        )),
         Journal::Lines(bytes) => {
             let source = PathBuf::from(journal::journal_argv(unit).join(" "));
             let scan = logs::scan_text(source, &bytes, MAX_LINES);
@@ -419,6 +478,12 @@ pub async fn run_logs(variables: &Variables) -> CheckOutput {
         output.outcome = "found";
     }
     output
+}
+
+/// Returns whether journal output contains no entries, only journalctl's own `-- ... --` notes
+/// such as `-- No entries --`.
+fn journal_is_empty(bytes: &[u8]) -> bool {
+    String::from_utf8_lossy(bytes).lines().map(str::trim).all(|line| line.is_empty() || (line.starts_with("-- ") && line.ends_with(" --")))
 }
 
 /// Lists each file followed by its newest rotated copies.
@@ -602,6 +667,13 @@ mod tests {
     fn single_panic_is_no_loop() {
         let scans = [scan(&[(LineKind::Panic, "panic: runtime error")])];
         assert!(log_loop(&scans).is_none());
+    }
+
+    #[test]
+    fn no_entries_note_is_empty_journal() {
+        assert!(journal_is_empty(b"-- No entries --\n"));
+        assert!(journal_is_empty(b""));
+        assert!(!journal_is_empty(b"-- Boot 1a2b --\n2026-11-30T03:00:02+0800 host 1panel[1]: panic: x\n"));
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! of `website_ssls`.
 //!
 //! The panel keeps its databases in WAL mode while it runs, so a renewal can sit in the `-wal`
-//! file and not yet in the main file. A read-only connection still reads the WAL. SQLite may
-//! create the `-wal` and `-shm` files next to a database that has none, but it never changes
-//! the data.
+//! file and not yet in the main file. SQLite creates `-wal` and `-shm` files next to a WAL
+//! database even for a read-only connection. So such a database is copied with its `-wal` file
+//! into a private temporary directory and the copy is opened, which reads the rows in the WAL
+//! and leaves the panel's directory as it was. A database in rollback-journal mode is opened in
+//! place, which creates no files and waits for the panel's locks.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -174,12 +176,13 @@ impl Settings {
         self.server_port.as_deref()?.trim().parse().ok().filter(|port| *port > 0)
     }
 
-    /// Returns the address to probe: `BindAddress`, or 127.0.0.1 when the panel listens on
-    /// every address (empty, `0.0.0.0` or `::`).
+    /// Returns the address to probe: `BindAddress`, 127.0.0.1 when the panel listens on every
+    /// IPv4 address (empty or `0.0.0.0`), or `::1` for `::`, which may be an IPv6-only listener.
     pub fn probe_host(&self) -> String {
         let address = self.bind_address.as_deref().unwrap_or("").trim().trim_start_matches('[').trim_end_matches(']');
         match address {
-            "" | "0.0.0.0" | "::" => "127.0.0.1".to_string(),
+            "" | "0.0.0.0" => "127.0.0.1".to_string(),
+            "::" => "::1".to_string(),
             other => other.to_string(),
         }
     }
@@ -229,8 +232,70 @@ impl CertificateRow {
 
 /// A read-only connection to one panel database.
 pub struct PanelDb {
+    // Declared before the snapshot so the connection closes before the copy is removed.
     connection: Connection,
     path: PathBuf,
+    _snapshot: Option<Snapshot>,
+}
+
+/// First bytes of every SQLite database file.
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+
+/// Offset of the header's file format version bytes; 2 means WAL mode.
+const WAL_VERSION_OFFSET: usize = 18;
+
+/// Returns whether `path` is a WAL-mode database or has a `-wal` file beside it.
+fn uses_wal(path: &Path) -> bool {
+    if sibling(path, "-wal").exists() {
+        return true;
+    }
+    let mut header = [0u8; 20];
+    let read = std::fs::File::open(path).and_then(|mut file| std::io::Read::read_exact(&mut file, &mut header));
+    read.is_ok() && header.starts_with(SQLITE_MAGIC) && header[WAL_VERSION_OFFSET] == 2
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A copy of a database and its `-wal` file in a private directory (mode 0700, because the
+/// database contains private keys), removed on drop.
+struct Snapshot {
+    dir: PathBuf,
+    database: PathBuf,
+}
+
+impl Snapshot {
+    /// Copies `path` and, when present, `path-wal`. The main file is copied first, so a
+    /// checkpoint in between at worst leaves WAL frames SQLite ignores.
+    // NOTE: a checkpoint that also restarts the WAL between the two copies can lose the newest
+    // rows from this snapshot; a second run reads them.
+    fn take(path: &Path) -> std::io::Result<Snapshot> {
+        use std::os::unix::fs::DirBuilderExt;
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+        let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|elapsed| elapsed.subsec_nanos()).unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!("certwiz-db-{}-{nanos}-{count}", std::process::id()));
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+
+        let snapshot = Snapshot { database: dir.join("panel.db"), dir };
+        std::fs::copy(path, &snapshot.database)?;
+        match std::fs::copy(sibling(path, "-wal"), sibling(&snapshot.database, "-wal")) {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
+        Ok(snapshot)
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl PanelDb {
@@ -251,10 +316,17 @@ impl PanelDb {
             Err(error) => return Err(DbError::Open { path: path.to_path_buf(), detail: error.to_string() }),
         }
 
+        let snapshot = if uses_wal(path) {
+            Some(Snapshot::take(path).map_err(|error| DbError::Open { path: path.to_path_buf(), detail: error.to_string() })?)
+        } else {
+            None
+        };
+        let opened = snapshot.as_ref().map_or(path, |snapshot| snapshot.database.as_path());
+
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection = Connection::open_with_flags(path, flags).map_err(|error| open_error(path, &error))?;
+        let connection = Connection::open_with_flags(opened, flags).map_err(|error| open_error(path, &error))?;
         connection.busy_timeout(busy_timeout).map_err(|error| open_error(path, &error))?;
-        Ok(PanelDb { connection, path: path.to_path_buf() })
+        Ok(PanelDb { connection, path: path.to_path_buf(), _snapshot: snapshot })
     }
 
     /// Reads the `settings` table.
@@ -495,8 +567,8 @@ mod tests {
     fn bind_address_becomes_probe_host() {
         let host = |address: &str| Settings { bind_address: Some(address.to_string()), ..Settings::default() }.probe_host();
         assert_eq!(host("0.0.0.0"), "127.0.0.1");
-        assert_eq!(host("::"), "127.0.0.1");
-        assert_eq!(host("[::]"), "127.0.0.1");
+        assert_eq!(host("::"), "::1");
+        assert_eq!(host("[::]"), "::1");
         assert_eq!(host("192.0.2.7"), "192.0.2.7");
         assert_eq!(host("[::1]"), "::1");
     }
@@ -599,6 +671,28 @@ mod tests {
 
         assert_eq!(settings.tls_mode(), TlsMode::On);
         drop(writer);
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn wal_database_copy_leaves_directory_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("core.db");
+        let writer = create(&path, &[("SSL", "enable")]);
+        writer.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        drop(writer);
+        let before = listing(dir.path());
+        assert_eq!(before, ["core.db"], "closing the writer checkpoints and removes the WAL");
+
+        let settings = PanelDb::open(&path).unwrap().settings().unwrap();
+
+        assert_eq!(settings.tls_mode(), TlsMode::On);
+        assert_eq!(listing(dir.path()), before);
     }
 
     #[test]

@@ -11,22 +11,26 @@ const DEFAULT_HOST: &str = "127.0.0.1";
 
 /// Returns the facts for `install`, reading its settings database when there is one.
 ///
-/// `panel.base_dir` and `panel.host` are always present. The others need a detected install,
-/// and `panel.db_file`, `panel.ssl_db_file`, `panel.domain` and a database `panel.port` need
-/// its database. A database that cannot be read only leaves those facts out; the
-/// `panel-status` check reports why.
+/// `panel.base_dir`, `panel.host` and `panel.root` are always present. The others need a
+/// detected install, `panel.unit` also needs the root to be `/`, and `panel.domain` and a
+/// database `panel.port` need a readable database. A database that cannot be read only leaves
+/// those facts out; the `panel-status` check reports why.
 pub fn facts(root: &Path, install: Option<&Install>) -> BTreeMap<String, String> {
     let base = install.map(|install| install.base_path.clone()).unwrap_or_else(|| under_root(root, "/opt"));
     let mut facts = BTreeMap::new();
     facts.insert("panel.base_dir".to_string(), base.display().to_string());
     facts.insert("panel.host".to_string(), DEFAULT_HOST.to_string());
+    facts.insert("panel.root".to_string(), root.display().to_string());
 
     let Some(install) = install else {
         return facts;
     };
     let version = install.version;
     facts.insert("panel.version".to_string(), version.number().to_string());
-    facts.insert("panel.unit".to_string(), version.unit().to_string());
+    // The host's systemd does not manage a copy under another root.
+    if root == Path::new("/") {
+        facts.insert("panel.unit".to_string(), version.unit().to_string());
+    }
     facts.insert("panel.restart_command".to_string(), version.restart_command().to_string());
     if let Some(port) = install.original_port {
         facts.insert("panel.port".to_string(), port.to_string());
@@ -34,15 +38,11 @@ pub fn facts(root: &Path, install: Option<&Install>) -> BTreeMap<String, String>
 
     let settings_db = install.settings_db();
     let certificates_db = install.certificates_db();
-    let settings = if settings_db.is_file() {
-        facts.insert("panel.db_file".to_string(), settings_db.display().to_string());
-        PanelDb::open(&settings_db).and_then(|db| db.settings()).ok()
-    } else {
-        None
-    };
-    if certificates_db.is_file() {
-        facts.insert("panel.ssl_db_file".to_string(), certificates_db.display().to_string());
-    }
+    // The paths are filled in even when the files are missing, so `panel-status` names the
+    // file it expected instead of silently skipping the database.
+    facts.insert("panel.db_file".to_string(), settings_db.display().to_string());
+    facts.insert("panel.ssl_db_file".to_string(), certificates_db.display().to_string());
+    let settings = if settings_db.is_file() { PanelDb::open(&settings_db).and_then(|db| db.settings()).ok() } else { None };
 
     if let Some(settings) = &settings {
         insert_setting_facts(&mut facts, settings);
@@ -118,10 +118,10 @@ mod tests {
         assert_eq!(facts["panel.port"], "23456");
         assert_eq!(facts["panel.host"], "127.0.0.1");
         assert_eq!(facts["panel.version"], "1");
-        assert_eq!(facts["panel.unit"], "1panel.service");
+        assert!(!facts.contains_key("panel.unit"), "a copy under a root has no systemd unit");
         assert_eq!(facts["panel.restart_command"], "1pctl restart");
         assert!(facts["panel.log_files"].ends_with("data/1panel/log/1Panel.log"));
-        assert!(!facts.contains_key("panel.db_file"));
+        assert_eq!(facts["panel.db_file"], root.path().join("data/1panel/db/1Panel.db").display().to_string());
     }
 
     #[test]
@@ -139,7 +139,6 @@ mod tests {
         assert_eq!(facts["panel.domain"], "panel.example.com");
         assert_eq!(facts["panel.db_file"], db.display().to_string());
         assert_eq!(facts["panel.restart_command"], "1pctl restart core");
-        assert_eq!(facts["panel.unit"], "1panel-core.service");
         let logs: Vec<&str> = facts["panel.log_files"].split(',').collect();
         assert_eq!(logs.len(), 2, "{logs:?}");
         assert!(logs[0].ends_with("1Panel-Core.log"));

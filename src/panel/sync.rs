@@ -15,8 +15,17 @@ use super::pair::{check_pair, PairProblem};
 use crate::certs::{self, CertSummary};
 use crate::checks::disk::format_time;
 
-/// Mode of the written files; the panel writes both with 0600.
+/// Mode of a new file and of every key file and key backup; the panel writes both with 0600.
 const FILE_MODE: u32 = 0o600;
+
+/// Returns the mode `file` gets when certwiz writes it: the key is always 0600, and the
+/// certificate keeps the mode it has now (0600 when it does not exist yet).
+pub fn written_mode(file: &Path, is_key: bool) -> u32 {
+    if is_key {
+        return FILE_MODE;
+    }
+    fs::metadata(file).map(|metadata| metadata.permissions().mode() & 0o777).unwrap_or(FILE_MODE)
+}
 
 /// Attempts at a free temporary or backup name before giving up.
 const NAME_ATTEMPTS: u32 = 100;
@@ -176,8 +185,8 @@ fn write_pair(plan: &SyncPlan, now: OffsetDateTime, steps: &mut Vec<SyncStep>) -
     let cert_dir = parent_dir(&plan.cert_file)?;
     let key_dir = parent_dir(&plan.key_file)?;
 
-    let cert_temp = write_temp(&plan.cert_file, plan.row.pem.as_bytes())?;
-    let key_temp = match write_temp(&plan.key_file, plan.row.private_key.expose().as_bytes()) {
+    let cert_temp = write_temp(&plan.cert_file, plan.row.pem.as_bytes(), written_mode(&plan.cert_file, false))?;
+    let key_temp = match write_temp(&plan.key_file, plan.row.private_key.expose().as_bytes(), FILE_MODE) {
         Ok(path) => path,
         Err(error) => {
             remove_quietly(&cert_temp);
@@ -193,12 +202,12 @@ fn write_pair(plan: &SyncPlan, now: OffsetDateTime, steps: &mut Vec<SyncStep>) -
     }
 
     let mut backups = Vec::new();
-    for target in [&plan.cert_file, &plan.key_file] {
+    for (target, is_key) in [(&plan.cert_file, false), (&plan.key_file, true)] {
         if !target.exists() {
             backups.push(None);
             continue;
         }
-        match back_up(target, now) {
+        match back_up(target, now, is_key) {
             Ok(backup) => {
                 steps.push(SyncStep::BackedUp { file: target.clone(), backup: backup.clone() });
                 backups.push(Some(backup));
@@ -237,10 +246,14 @@ fn parent_dir(file: &Path) -> Result<PathBuf, SyncError> {
     Ok(dir)
 }
 
-/// Creates a new file next to `target` with mode 0600, writes `contents` and flushes it to disk.
-fn write_temp(target: &Path, contents: &[u8]) -> Result<PathBuf, SyncError> {
+/// Creates a new file next to `target` with mode 0600, writes `contents`, sets `mode` and
+/// flushes it to disk.
+fn write_temp(target: &Path, contents: &[u8], mode: u32) -> Result<PathBuf, SyncError> {
     let (path, mut file) = create_new_beside(target, "tmp")?;
-    let written = file.write_all(contents).and_then(|()| file.sync_all());
+    let written = file
+        .write_all(contents)
+        .and_then(|()| file.set_permissions(fs::Permissions::from_mode(mode)))
+        .and_then(|()| file.sync_all());
     if let Err(source) = written {
         remove_quietly(&path);
         return Err(SyncError::Io { action: "write", path, source });
@@ -287,12 +300,14 @@ fn verify_written(cert: &Path, key: &Path, leaf: &CertSummary) -> Result<(), Syn
     }
 }
 
-/// Copies `file` to `<file>.certwiz-backup-<time>` with the same permissions, and returns the copy.
-fn back_up(file: &Path, now: OffsetDateTime) -> Result<PathBuf, SyncError> {
+/// Copies `file` to `<file>.certwiz-backup-<time>` and returns the copy. A key backup gets mode
+/// 0600 even when the key was readable by others; a certificate backup keeps the file's mode.
+fn back_up(file: &Path, now: OffsetDateTime, is_key: bool) -> Result<PathBuf, SyncError> {
     let stamp = backup_stamp(now);
     let mode = fs::metadata(file)
         .map(|metadata| metadata.permissions().mode() & 0o777)
         .map_err(|source| SyncError::Io { action: "read", path: file.to_path_buf(), source })?;
+    let mode = if is_key { FILE_MODE } else { mode };
     let contents = fs::read(file).map_err(|source| SyncError::Io { action: "read", path: file.to_path_buf(), source })?;
 
     for attempt in 0..NAME_ATTEMPTS {
@@ -344,7 +359,9 @@ fn roll_back(file: &Path, backup: Option<&Path>) -> bool {
     let Ok(contents) = fs::read(backup) else {
         return false;
     };
-    match write_temp(file, &contents) {
+    // The backup has the mode the file had, except for a key, whose mode is 0600 either way.
+    let mode = fs::metadata(backup).map(|metadata| metadata.permissions().mode() & 0o777).unwrap_or(FILE_MODE);
+    match write_temp(file, &contents, mode) {
         Ok(temp) => {
             let renamed = fs::rename(&temp, file).is_ok();
             if !renamed {
@@ -459,6 +476,29 @@ mod tests {
     }
 
     #[test]
+    fn certificate_keeps_mode_and_key_backup_is_private() {
+        let fixture = Fixture::new();
+        let old = fixture.issue(LeafSpec::expired(&["localhost"]));
+        let renewed = fixture.issue(LeafSpec::valid_for(&["localhost"], 90));
+        fixture.files(&old);
+        fs::set_permissions(fixture.cert(), fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(fixture.key(), fs::Permissions::from_mode(0o644)).unwrap();
+        fixture.database("select", &renewed.cert_pem, &renewed.key_pem);
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+
+        assert_eq!(written_mode(&fixture.cert(), false), 0o644);
+        assert_eq!(written_mode(&fixture.key(), true), 0o600);
+        let run = apply(&fixture.plan().unwrap(), OffsetDateTime::now_utc());
+
+        assert!(run.result.is_ok(), "{:?}", run.result);
+        assert_eq!(mode(&fixture.cert()), 0o644);
+        assert_eq!(mode(&fixture.key()), 0o600);
+        let backups = run.backups();
+        assert_eq!(mode(backups[0]), 0o644);
+        assert_eq!(mode(backups[1]), 0o600);
+    }
+
+    #[test]
     fn missing_files_are_written_without_backup() {
         let fixture = Fixture::new();
         let renewed = fixture.issue(LeafSpec::valid_for(&["localhost"], 90));
@@ -567,8 +607,8 @@ mod tests {
         fixture.files(&old);
         let now = OffsetDateTime::now_utc();
 
-        let first = back_up(&fixture.cert(), now).unwrap();
-        let second = back_up(&fixture.cert(), now).unwrap();
+        let first = back_up(&fixture.cert(), now, false).unwrap();
+        let second = back_up(&fixture.cert(), now, false).unwrap();
 
         assert_ne!(first, second);
         assert!(second.display().to_string().ends_with("-1"), "{}", second.display());
