@@ -90,8 +90,13 @@ pub async fn run_status(variables: &Variables, now: OffsetDateTime) -> Result<Ch
     output.findings.extend(restart_loop);
 
     // Writing the newer database pair helps whatever else is wrong, a loop included, so it wins.
+    // When the file is bad and the database pair is unusable too, neither re-confirming nor
+    // writing the files can help: the certificate itself must be renewed in the panel.
+    let database_unusable = database.as_ref().is_some_and(|database| database.pair.problem.is_some());
     if file_behind {
         output.outcome = "file-behind-db";
+    } else if output.outcome == "file-bad" && database_unusable {
+        output.outcome = "db-unusable";
     } else if looping {
         output.outcome = "restart-loop";
     }

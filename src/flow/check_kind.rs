@@ -77,6 +77,7 @@ impl CheckKind {
                 "file-bad",
                 "unreachable",
                 "file-behind-db",
+                "db-unusable",
                 "ssl-disabled",
                 "restart-loop",
             ],
