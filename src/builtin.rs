@@ -106,10 +106,18 @@ fn rejected(detail: &str) -> Applied {
     Applied { success: false, findings: vec![finding], operations: Vec::new() }
 }
 
+/// Returns a file's permission bits as `0644`, or `?` when the file cannot be read.
+fn mode_of(path: &std::path::Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map(|metadata| format!("{:04o}", metadata.permissions().mode() & 0o7777)).unwrap_or_else(|_| "?".to_string())
+}
+
 fn describe_step(step: &SyncStep) -> String {
     match step {
-        SyncStep::BackedUp { file, backup } => t!("builtin.panel_sync.backed_up", file = file.display(), backup = backup.display()),
-        SyncStep::Replaced { file } => t!("builtin.panel_sync.replaced", file = file.display()),
+        SyncStep::BackedUp { file, backup } => {
+            t!("builtin.panel_sync.backed_up", file = file.display(), backup = backup.display(), mode = mode_of(backup))
+        }
+        SyncStep::Replaced { file } => t!("builtin.panel_sync.replaced", file = file.display(), mode = mode_of(file)),
         SyncStep::RolledBack { file } => t!("builtin.panel_sync.rolled_back", file = file.display()),
         SyncStep::Unchanged { file } => t!("builtin.panel_sync.unchanged", file = file.display()),
     }

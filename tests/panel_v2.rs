@@ -265,4 +265,8 @@ fn v2_write_files_keeps_certificate_mode() {
     assert!(shown.contains("(mode 0600)"), "{}", output.context());
     assert!(shown.contains("keeping the file's current mode"), "{}", output.context());
     assert!(shown.contains("the key's backup gets 0600"), "{}", output.context());
+    // The report's operations name the modes the files ended with.
+    let done = output.report().actions()[0]["operations"].to_string();
+    assert!(done.contains("server.crt (mode 0644)"), "{done}");
+    assert!(done.contains("server.key (mode 0600)"), "{done}");
 }
