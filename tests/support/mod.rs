@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{Read, Write};
