@@ -10,11 +10,11 @@ use crate::flow::BuiltinAction;
 use crate::panel::sync::{self, SyncError, SyncPlan, SyncRun, SyncStep};
 use crate::variables::{VariableError, Variables};
 
-/// How a built-in operation ended.
+/// Result of a built-in operation.
 pub struct Applied {
     pub success: bool,
     pub findings: Vec<Finding>,
-    /// What was done, one line each, for the report.
+    /// Steps carried out, one line each, for the report.
     pub operations: Vec<String>,
 }
 

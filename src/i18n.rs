@@ -14,7 +14,7 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// The rust-i18n locale name.
+    /// Returns the rust-i18n locale name.
     pub fn code(self) -> &'static str {
         match self {
             Lang::En => "en",
@@ -46,7 +46,7 @@ impl Lang {
         rust_i18n::set_locale(self.code());
     }
 
-    /// The language currently applied.
+    /// Returns the language currently applied.
     pub fn current() -> Lang {
         if &*rust_i18n::locale() == "zh-CN" {
             Lang::ZhCn

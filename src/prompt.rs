@@ -10,7 +10,7 @@ use rust_i18n::t;
 
 use crate::style::Styles;
 
-/// What the person at the terminal did with a prompt.
+/// Result of a prompt at the terminal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply<T> {
     Answer(T),

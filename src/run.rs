@@ -458,7 +458,7 @@ enum Consent {
 }
 
 /// Names the state the run stopped at and the problems found so far, so an aborted run still
-/// tells what the checks established.
+/// reports what the checks established.
 fn aborted_verdict(state: &State, report: &Report) -> String {
     let problems: Vec<&str> = report
         .findings
@@ -494,7 +494,7 @@ fn failure_reason(outcome: &action::CommandOutcome, timeout: std::time::Duration
     }
 }
 
-/// Picks the line of a failed command's output that says why: the first nginx-style error line
+/// Picks the line of a failed command's output that gives the reason: the first nginx-style error line
 /// (`[emerg]`, `[alert]`, `[crit]`, `[error]`), else the last non-empty line. `nginx -t` prints its
 /// reason first and a generic "test failed" last.
 fn telling_line(text: &str) -> String {

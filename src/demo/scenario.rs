@@ -95,8 +95,8 @@ fn prepare(dir: &Path, state: &Path) -> Result<Variables, String> {
     let info = start_server(&exe, &server).map_err(|error| fail(&error))?;
     eprintln!("{}", t!("demo.step.server", pid = info.pid, port = info.port));
 
-    // A real renewal lands long after the start; process start times are only accurate to about
-    // a second, so the demo waits past that before it renews, or the order would read as unknown.
+    // A real renewal lands long after the start. Process start times are only accurate to about a
+    // second, so the demo waits longer than that before it renews, or the order would be unknown.
     std::thread::sleep(RENEWAL_DELAY);
     write_pair(dir, "server", &renewed, &[]).map_err(|error| fail(&error))?;
     eprintln!("{}", t!("demo.step.renewed", path = cert_file.display()));
@@ -124,7 +124,7 @@ fn path_text(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// The restart command line: this binary's hidden restart command, quoted like a shell would.
+/// Builds the restart command line: this binary's hidden restart command, quoted like a shell would.
 fn restart_command(exe: &Path, state: &Path) -> String {
     let exe = exe.display().to_string();
     let state = state.display().to_string();

@@ -63,7 +63,7 @@ pub struct State {
     pub step: Step,
 }
 
-/// What a state does. A closed set: flow files wire these together and cannot add code.
+/// Work a state performs, from a closed set: flow files wire these together and cannot add code.
 #[derive(Debug, Clone)]
 pub enum Step {
     Check {
@@ -87,7 +87,7 @@ pub enum Step {
     },
 }
 
-/// What an action state runs.
+/// Command or operation an action state runs.
 #[derive(Debug, Clone)]
 pub enum ActionCommand {
     /// The command line held by this variable, split into argv.
@@ -103,7 +103,7 @@ pub struct Choice {
     pub next: StateIndex,
 }
 
-/// How a run that reaches an end state ends.
+/// Final outcome of a run that reaches an end state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EndOutcome {

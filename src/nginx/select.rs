@@ -1,12 +1,12 @@
-//! Which server block nginx picks for a TLS connection: first by the listening address and
-//! port, then by the SNI name against `server_name`, as documented in nginx's "How nginx
-//! processes a request" and "Server names".
+//! Server block selection for a TLS connection, as nginx does it: first by the listening address
+//! and port, then by the SNI name against `server_name`. The rules follow nginx's documentation
+//! pages "How nginx processes a request" and "Server names".
 
 use std::net::IpAddr;
 
 use super::server::{ListenAddress, ServerBlock};
 
-/// How the selected block's `server_name` matched the name.
+/// Kind of `server_name` match that selected the block.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "pattern")]
 pub enum NameMatch {

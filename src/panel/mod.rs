@@ -77,7 +77,7 @@ impl PanelVersion {
     }
 }
 
-/// What the control script and the file layout tell about the install.
+/// Facts that the control script and the file layout give about the install.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Install {
     pub ctl: PathBuf,

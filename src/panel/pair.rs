@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::certs::{self, CertSummary, ParsedCert, PrivateKey, Validity};
 
-/// Why a stored pair cannot be served.
+/// Reason a stored pair cannot be served.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PairProblem {
     #[error("the certificate does not parse: {detail}")]

@@ -163,7 +163,7 @@ pub struct Report {
     pub started_at: String,
     /// Host names, addresses and user names were replaced by placeholders (`--redact`).
     pub redacted: bool,
-    /// Ctrl-C ended the run; the report holds what happened until then.
+    /// Ctrl-C ended the run; the report contains what happened until then.
     pub interrupted: bool,
     pub outcome: Outcome,
     /// State ids in visiting order.

@@ -108,7 +108,7 @@ fn set_readable(_file: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
-/// What one run writes besides the transcript, and the redactor they share.
+/// Files one run writes besides the transcript, and the redactor they share.
 pub struct Outputs {
     pub report_file: Option<ReportFile>,
     pub answers_file: Option<PathBuf>,
